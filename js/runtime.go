@@ -1,0 +1,387 @@
+package js
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dop251/goja"
+)
+
+// DefaultCPULimit is the CPU budget of one invocation when the Worker does
+// not set limits.cpu_ms (the platform's default).
+const DefaultCPULimit = 30 * time.Second
+
+// DefaultMaxCallStackSize bounds recursion; goja's own default is unbounded.
+const DefaultMaxCallStackSize = 10000
+
+// Options configure a Runtime.
+type Options struct {
+	// MaxCallStackSize is the deepest call stack a script may build.
+	MaxCallStackSize int
+	// SetupLimit bounds the CPU time of jobs that belong to no invocation,
+	// such as evaluating the Worker's top-level code.
+	SetupLimit time.Duration
+	// Logger receives unhandled rejections and internal failures.
+	Logger *slog.Logger
+	// OnUnhandledRejection, if set, is called on the loop for every promise
+	// rejected without a handler at the end of a job; by default it is logged.
+	OnUnhandledRejection func(inv *Invocation, ex *Exception)
+}
+
+// Runtime is one goja runtime and the goroutine that owns it.
+type Runtime struct {
+	vm   *goja.Runtime
+	opts Options
+
+	mu       sync.Mutex
+	queue    []job
+	live     map[*Invocation]struct{}
+	dead     bool
+	deathErr error
+	wake     chan struct{}
+	done     chan struct{}
+
+	load  atomic.Int64 // live invocations, for the pool's choice
+	holds atomic.Int64 // outstanding asynchronous work
+
+	// Touched only on the loop goroutine.
+	current    *Invocation
+	rejections []*goja.Promise
+	deathNote  error // set by Poison during a job
+}
+
+type job struct {
+	inv *Invocation
+	fn  func()
+}
+
+// Invocation is one unit of work a runtime does for kiln: a request, an RPC
+// call, an alarm. Its CPU time accumulates over all the jobs it causes.
+type Invocation struct {
+	rt     *Runtime
+	limit  time.Duration
+	onFail func(error)
+
+	used   time.Duration // loop only
+	failed atomic.Bool
+	ended  atomic.Bool
+}
+
+// NewRuntime creates a runtime and starts its loop.
+func NewRuntime(opts Options) *Runtime {
+	if opts.MaxCallStackSize <= 0 {
+		opts.MaxCallStackSize = DefaultMaxCallStackSize
+	}
+	if opts.SetupLimit <= 0 {
+		opts.SetupLimit = DefaultCPULimit
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	vm := goja.New()
+	vm.SetMaxCallStackSize(opts.MaxCallStackSize)
+	rt := &Runtime{
+		vm:   vm,
+		opts: opts,
+		live: make(map[*Invocation]struct{}),
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+	}
+	vm.SetPromiseRejectionTracker(rt.trackRejection)
+	go rt.loop()
+	return rt
+}
+
+// VM returns the goja runtime. Only code running on the loop may use it.
+func (rt *Runtime) VM() *goja.Runtime { return rt.vm }
+
+// Load is the number of live invocations on this runtime.
+func (rt *Runtime) Load() int64 { return rt.load.Load() }
+
+// Dead reports whether the runtime was discarded.
+func (rt *Runtime) Dead() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.dead
+}
+
+// Done is closed when the runtime's loop has stopped.
+func (rt *Runtime) Done() <-chan struct{} { return rt.done }
+
+// NewInvocation starts an invocation with the given CPU limit. onFail is
+// called at most once, on the loop or from Close, if the runtime dies while
+// the invocation is live. It returns nil if the runtime is already dead.
+func (rt *Runtime) NewInvocation(limit time.Duration, onFail func(error)) *Invocation {
+	if limit <= 0 {
+		limit = DefaultCPULimit
+	}
+	inv := &Invocation{rt: rt, limit: limit, onFail: onFail}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.dead {
+		return nil
+	}
+	rt.live[inv] = struct{}{}
+	rt.load.Add(1)
+	return inv
+}
+
+// End marks the invocation finished. It may be called from any goroutine
+// and more than once.
+func (inv *Invocation) End() {
+	if inv == nil || !inv.ended.CompareAndSwap(false, true) {
+		return
+	}
+	rt := inv.rt
+	rt.mu.Lock()
+	if _, ok := rt.live[inv]; ok {
+		delete(rt.live, inv)
+		rt.load.Add(-1)
+	}
+	rt.mu.Unlock()
+}
+
+// CPU returns the CPU time used so far. Loop only.
+func (inv *Invocation) CPU() time.Duration { return inv.used }
+
+// Runtime returns the runtime the invocation runs on.
+func (inv *Invocation) Runtime() *Runtime { return inv.rt }
+
+// Submit schedules fn on the loop as part of inv (nil for runtime-level work).
+// It reports false if the runtime is dead.
+func (rt *Runtime) Submit(inv *Invocation, fn func()) bool {
+	rt.mu.Lock()
+	if rt.dead {
+		rt.mu.Unlock()
+		return false
+	}
+	rt.queue = append(rt.queue, job{inv: inv, fn: fn})
+	rt.mu.Unlock()
+	select {
+	case rt.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// Do runs fn on the loop (outside any invocation) and waits for it.
+func (rt *Runtime) Do(ctx context.Context, fn func(vm *goja.Runtime) error) error {
+	errc := make(chan error, 1)
+	if !rt.Submit(nil, func() { errc <- fn(rt.vm) }) {
+		return rt.Err()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-rt.done:
+		select {
+		case err := <-errc:
+			return err
+		default:
+		}
+		return rt.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Hold marks the start of asynchronous work begun by the job now running
+// (a timer, a fetch, a storage read). The returned function must be called
+// exactly once, from any goroutine; it runs fn (which may be nil) on the loop
+// as part of the same invocation. It reports false if the runtime is gone.
+func (rt *Runtime) Hold() func(fn func()) bool {
+	inv := rt.current
+	rt.holds.Add(1)
+	var once atomic.Bool
+	return func(fn func()) bool {
+		if !once.CompareAndSwap(false, true) {
+			return false
+		}
+		rt.holds.Add(-1)
+		if fn == nil {
+			return !rt.Dead()
+		}
+		return rt.Submit(inv, fn)
+	}
+}
+
+// Pending is the number of Holds not yet finished.
+func (rt *Runtime) Pending() int64 { return rt.holds.Load() }
+
+// Current returns the invocation whose job is running. Loop only.
+func (rt *Runtime) Current() *Invocation { return rt.current }
+
+// Poison declares the runtime unusable after the current job; every live
+// invocation fails with err. Job code calls it when goja reports an error that
+// leaves the engine in an unknown state (interrupts, stack overflows).
+func (rt *Runtime) Poison(err error) {
+	if rt.deathNote == nil {
+		rt.deathNote = err
+	}
+}
+
+// Check inspects an error returned by goja on the loop: if it is one that
+// poisons the runtime, it poisons it. It returns the kiln form of err.
+func (rt *Runtime) Check(err error) error {
+	if err == nil {
+		return nil
+	}
+	e := AsError(err)
+	if errors.Is(e, ErrCPULimit) || errors.Is(e, ErrStackOverflow) {
+		rt.Poison(e)
+	}
+	var interrupted *goja.InterruptedError
+	if errors.As(err, &interrupted) {
+		rt.Poison(e)
+	}
+	return e
+}
+
+// Err is the reason the runtime died, or nil while it lives.
+func (rt *Runtime) Err() error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if !rt.dead {
+		return nil
+	}
+	return rt.deathErr
+}
+
+// Close discards the runtime; live invocations fail with ErrRuntimeGone.
+func (rt *Runtime) Close() {
+	rt.kill(ErrRuntimeGone)
+}
+
+func (rt *Runtime) loop() {
+	defer close(rt.done)
+	for {
+		rt.mu.Lock()
+		for len(rt.queue) == 0 && !rt.dead {
+			rt.mu.Unlock()
+			<-rt.wake
+			rt.mu.Lock()
+		}
+		if rt.dead {
+			rt.mu.Unlock()
+			return
+		}
+		j := rt.queue[0]
+		rt.queue[0] = job{}
+		rt.queue = rt.queue[1:]
+		if len(rt.queue) == 0 {
+			rt.queue = rt.queue[:0:0]
+		}
+		rt.mu.Unlock()
+
+		if j.inv != nil && j.inv.failed.Load() {
+			continue
+		}
+		if err := rt.run(j); err != nil {
+			rt.kill(err)
+			return
+		}
+	}
+}
+
+// run executes one job under the CPU watchdog. A non-nil result means the
+// runtime must die.
+func (rt *Runtime) run(j job) (death error) {
+	limit := rt.opts.SetupLimit
+	if j.inv != nil {
+		limit = j.inv.limit - j.inv.used
+	}
+	if limit <= 0 {
+		return ErrCPULimit
+	}
+	var fired atomic.Bool
+	timer := time.AfterFunc(limit, func() {
+		fired.Store(true)
+		rt.vm.Interrupt(ErrCPULimit)
+	})
+	start := time.Now()
+	rt.current = j.inv
+	defer func() {
+		if r := recover(); r != nil {
+			rt.opts.Logger.Error("internal error in JavaScript runtime; discarding it",
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			death = fmt.Errorf("internal error: %v", r)
+		}
+		timer.Stop()
+		rt.current = nil
+		if j.inv != nil {
+			j.inv.used += time.Since(start)
+		}
+		if death == nil && fired.Load() {
+			death = ErrCPULimit
+		}
+		if death == nil && rt.deathNote != nil {
+			death = rt.deathNote
+		}
+		if death == nil {
+			rt.reportRejections(j.inv)
+		}
+	}()
+	j.fn()
+	return nil
+}
+
+func (rt *Runtime) trackRejection(p *goja.Promise, op goja.PromiseRejectionOperation) {
+	switch op {
+	case goja.PromiseRejectionReject:
+		rt.rejections = append(rt.rejections, p)
+	case goja.PromiseRejectionHandle:
+		for i, q := range rt.rejections {
+			if q == p {
+				rt.rejections = append(rt.rejections[:i], rt.rejections[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+func (rt *Runtime) reportRejections(inv *Invocation) {
+	if len(rt.rejections) == 0 {
+		return
+	}
+	pending := rt.rejections
+	rt.rejections = nil
+	for _, p := range pending {
+		ex := ExceptionFromValue(p.Result(), nil)
+		ex.Value = "Uncaught (in promise) " + ex.Value
+		if rt.opts.OnUnhandledRejection != nil {
+			rt.opts.OnUnhandledRejection(inv, ex)
+			continue
+		}
+		rt.opts.Logger.Error(ex.Detail())
+	}
+}
+
+func (rt *Runtime) kill(err error) {
+	rt.mu.Lock()
+	if rt.dead {
+		rt.mu.Unlock()
+		return
+	}
+	rt.dead = true
+	rt.deathErr = err
+	live := rt.live
+	rt.live = map[*Invocation]struct{}{}
+	rt.queue = nil
+	rt.load.Store(0)
+	rt.mu.Unlock()
+	select {
+	case rt.wake <- struct{}{}:
+	default:
+	}
+	for inv := range live {
+		if inv.failed.CompareAndSwap(false, true) && inv.onFail != nil {
+			inv.onFail(err)
+		}
+	}
+}

@@ -1,0 +1,262 @@
+package webapi
+
+import (
+	"fmt"
+
+	"github.com/dop251/goja"
+)
+
+// hostObject is the DynamicObject behind every Go-backed Web API instance
+// (Headers, Request, Response, URL, ...). It carries the Go implementation
+// value and, lazily, any expando properties that script code sets on it.
+type hostObject struct {
+	impl  any
+	props map[string]goja.Value
+	keys  []string
+}
+
+func (h *hostObject) Get(key string) goja.Value {
+	if h.props == nil {
+		return nil
+	}
+	return h.props[key]
+}
+
+func (h *hostObject) Set(key string, val goja.Value) bool {
+	if h.props == nil {
+		h.props = make(map[string]goja.Value)
+	}
+	if _, ok := h.props[key]; !ok {
+		h.keys = append(h.keys, key)
+	}
+	h.props[key] = val
+	return true
+}
+
+func (h *hostObject) Has(key string) bool {
+	_, ok := h.props[key]
+	return ok
+}
+
+func (h *hostObject) Delete(key string) bool {
+	if _, ok := h.props[key]; !ok {
+		return true
+	}
+	delete(h.props, key)
+	for i, k := range h.keys {
+		if k == key {
+			h.keys = append(h.keys[:i], h.keys[i+1:]...)
+			break
+		}
+	}
+	return true
+}
+
+func (h *hostObject) Keys() []string { return h.keys }
+
+// NewHostObject returns a script-visible object whose prototype is proto and
+// whose Go implementation is impl. Impl recovers impl from the object.
+func NewHostObject(vm *goja.Runtime, proto *goja.Object, impl any) *goja.Object {
+	o := vm.NewDynamicObject(&hostObject{impl: impl})
+	if proto != nil {
+		_ = o.SetPrototype(proto)
+	}
+	return o
+}
+
+// Impl returns the Go implementation behind v if v is a host object whose
+// implementation has type T.
+func Impl[T any](v goja.Value) (T, bool) {
+	var zero T
+	o, ok := v.(*goja.Object)
+	if !ok || o == nil {
+		return zero, false
+	}
+	h, ok := o.Export().(*hostObject)
+	if !ok {
+		return zero, false
+	}
+	t, ok := h.impl.(T)
+	return t, ok
+}
+
+// MustImpl is Impl for method receivers: it throws the TypeError that
+// browsers throw ("Illegal invocation") when this is not of the class.
+func MustImpl[T any](vm *goja.Runtime, v goja.Value) T {
+	t, ok := Impl[T](v)
+	if !ok {
+		panic(vm.NewTypeError("Illegal invocation"))
+	}
+	return t
+}
+
+// Class is a Web API class defined from Go: a constructor function and its
+// prototype object.
+type Class struct {
+	vm    *goja.Runtime
+	Name  string
+	Ctor  *goja.Object
+	Proto *goja.Object
+}
+
+// Constructor builds the Go implementation of a new instance. It receives the
+// call and returns the impl stored in the host object; it throws (panics with
+// a goja value) on bad arguments.
+type Constructor func(call goja.ConstructorCall) any
+
+// DefineClass creates a class whose instances are host objects. If ctor is nil
+// the class cannot be constructed from script ("Illegal constructor"), as with
+// browser classes that only the platform creates. parent, if not nil, becomes
+// the prototype of the new prototype (class X extends parent).
+func DefineClass(vm *goja.Runtime, name string, ctor Constructor, parent *Class) *Class {
+	c := &Class{vm: vm, Name: name}
+	fn := func(call goja.ConstructorCall) *goja.Object {
+		if call.NewTarget == nil {
+			panic(vm.NewTypeError(fmt.Sprintf("Failed to construct '%s': Please use the 'new' operator, this DOM object constructor cannot be called as a function.", name)))
+		}
+		if ctor == nil {
+			panic(vm.NewTypeError("Illegal constructor"))
+		}
+		impl := ctor(call)
+		// call.This already has the prototype of new.target, which keeps
+		// subclassing (class MyResponse extends Response) working.
+		return NewHostObject(vm, call.This.Prototype(), impl)
+	}
+	c.Ctor = vm.ToValue(fn).(*goja.Object)
+	c.Proto = c.Ctor.Get("prototype").(*goja.Object)
+	_ = c.Ctor.DefineDataProperty("name", vm.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	if parent != nil {
+		_ = c.Proto.SetPrototype(parent.Proto)
+		_ = c.Ctor.SetPrototype(parent.Ctor)
+	}
+	_ = c.Proto.DefineDataPropertySymbol(goja.SymToStringTag, vm.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	return c
+}
+
+// Method adds a prototype method.
+func (c *Class) Method(name string, length int, fn func(call goja.FunctionCall) goja.Value) {
+	f := c.vm.ToValue(fn).(*goja.Object)
+	_ = f.DefineDataProperty("name", c.vm.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = f.DefineDataProperty("length", c.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = c.Proto.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+}
+
+// Static adds a static method on the constructor.
+func (c *Class) Static(name string, length int, fn func(call goja.FunctionCall) goja.Value) {
+	f := c.vm.ToValue(fn).(*goja.Object)
+	_ = f.DefineDataProperty("name", c.vm.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = f.DefineDataProperty("length", c.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = c.Ctor.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+}
+
+// Getter adds a read-only accessor property on the prototype.
+func (c *Class) Getter(name string, get func(this goja.Value) goja.Value) {
+	g := c.vm.ToValue(func(call goja.FunctionCall) goja.Value { return get(call.This) })
+	_ = c.Proto.DefineAccessorProperty(name, g, nil, goja.FLAG_TRUE, goja.FLAG_TRUE)
+}
+
+// Accessor adds a read-write accessor property on the prototype.
+func (c *Class) Accessor(name string, get func(this goja.Value) goja.Value, set func(this goja.Value, v goja.Value)) {
+	g := c.vm.ToValue(func(call goja.FunctionCall) goja.Value { return get(call.This) })
+	s := c.vm.ToValue(func(call goja.FunctionCall) goja.Value { set(call.This, call.Argument(0)); return goja.Undefined() })
+	_ = c.Proto.DefineAccessorProperty(name, g, s, goja.FLAG_TRUE, goja.FLAG_TRUE)
+}
+
+// New constructs an instance from Go, bypassing the script constructor.
+func (c *Class) New(impl any) *goja.Object {
+	return NewHostObject(c.vm, c.Proto, impl)
+}
+
+// Expose installs the constructor as a non-enumerable global, as Web IDL
+// interfaces are.
+func (c *Class) Expose() {
+	_ = c.vm.GlobalObject().DefineDataProperty(c.Name, c.Ctor, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+}
+
+// ThrowTypeError throws a JavaScript TypeError with the given message.
+func ThrowTypeError(vm *goja.Runtime, format string, args ...any) {
+	panic(vm.NewTypeError(fmt.Sprintf(format, args...)))
+}
+
+// ThrowRangeError throws a JavaScript RangeError with the given message.
+func ThrowRangeError(vm *goja.Runtime, format string, args ...any) {
+	ctor, _ := goja.AssertConstructor(vm.Get("RangeError"))
+	e, err := ctor(nil, vm.ToValue(fmt.Sprintf(format, args...)))
+	if err != nil {
+		panic(err)
+	}
+	panic(e)
+}
+
+// ThrowDOMException throws a DOMException with the given message and name
+// (e.g. "InvalidCharacterError", "DataCloneError"). DOMException is defined
+// by the prelude; see prelude.js.
+func ThrowDOMException(vm *goja.Runtime, message, name string) {
+	panic(NewDOMException(vm, message, name))
+}
+
+// NewDOMException constructs a DOMException value.
+func NewDOMException(vm *goja.Runtime, message, name string) *goja.Object {
+	ctor, ok := goja.AssertConstructor(vm.Get("DOMException"))
+	if !ok {
+		return vm.NewGoError(fmt.Errorf("%s: %s", name, message))
+	}
+	e, err := ctor(nil, vm.ToValue(message), vm.ToValue(name))
+	if err != nil {
+		return vm.NewGoError(err)
+	}
+	return e
+}
+
+// BytesOf returns a copy of the bytes of an ArrayBuffer or ArrayBufferView
+// (typed array or DataView), and false for any other value.
+func BytesOf(vm *goja.Runtime, v goja.Value) ([]byte, bool) {
+	o, ok := v.(*goja.Object)
+	if !ok {
+		return nil, false
+	}
+	switch x := o.Export().(type) {
+	case goja.ArrayBuffer:
+		b := x.Bytes()
+		return append([]byte(nil), b...), true
+	}
+	// Typed arrays and DataView: read buffer, byteOffset, byteLength.
+	buf, ok := o.Get("buffer").(*goja.Object)
+	if !ok || buf == nil {
+		return nil, false
+	}
+	ab, ok := buf.Export().(goja.ArrayBuffer)
+	if !ok {
+		return nil, false
+	}
+	if !isView(vm, o) {
+		return nil, false
+	}
+	off := o.Get("byteOffset").ToInteger()
+	n := o.Get("byteLength").ToInteger()
+	b := ab.Bytes()
+	if off < 0 || n < 0 || int(off+n) > len(b) {
+		return nil, false
+	}
+	return append([]byte(nil), b[off:off+n]...), true
+}
+
+func isView(vm *goja.Runtime, o *goja.Object) bool {
+	ab, ok := goja.AssertFunction(vm.Get("ArrayBuffer").(*goja.Object).Get("isView"))
+	if !ok {
+		return false
+	}
+	r, err := ab(goja.Undefined(), o)
+	return err == nil && r.ToBoolean()
+}
+
+// NewUint8Array returns a new Uint8Array holding a copy of b.
+func NewUint8Array(vm *goja.Runtime, b []byte) goja.Value {
+	ab := vm.NewArrayBuffer(append([]byte(nil), b...))
+	ctor, _ := goja.AssertConstructor(vm.Get("Uint8Array"))
+	v, err := ctor(nil, vm.ToValue(ab))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -1,0 +1,33 @@
+package webapi
+
+import (
+	"log/slog"
+	"net/http"
+)
+
+// Loop is what the Web APIs need from the engine that runs them. The js
+// package's Runtime implements it.
+type Loop interface {
+	// Hold marks the start of asynchronous work begun by the job now running.
+	// The returned function must be called exactly once, from any goroutine;
+	// it runs fn (nil: nothing) on the loop, as part of the same invocation,
+	// and reports false if the runtime is gone.
+	Hold() func(fn func()) bool
+	// Report handles an exception nobody caught (a throwing timer callback,
+	// an event listener): it is logged, and if it broke the engine the
+	// runtime is discarded.
+	Report(err error)
+	// Done is closed when the runtime stops for good.
+	Done() <-chan struct{}
+}
+
+// Config is what Install needs.
+type Config struct {
+	Prelude *Prelude
+	// Loop runs asynchronous completions; required.
+	Loop Loop
+	// Console receives console.* output; nil discards it.
+	Console func(level slog.Level, msg string)
+	// HTTPClient makes outbound fetch() calls; nil uses a default client.
+	HTTPClient *http.Client
+}

@@ -1,0 +1,150 @@
+package webapi
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/dop251/goja"
+)
+
+// testLoop is a minimal Loop for unit tests: completions queue up and the
+// test drains them on its own goroutine (which owns the runtime).
+type testLoop struct {
+	t       testing.TB
+	mu      sync.Mutex
+	jobs    []func()
+	wake    chan struct{}
+	holds   int
+	done    chan struct{}
+	reports []error
+}
+
+func newTestLoop(t testing.TB) *testLoop {
+	return &testLoop{t: t, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func (l *testLoop) Hold() func(func()) bool {
+	l.mu.Lock()
+	l.holds++
+	l.mu.Unlock()
+	var once sync.Once
+	return func(fn func()) bool {
+		once.Do(func() {
+			l.mu.Lock()
+			l.holds--
+			if fn != nil {
+				l.jobs = append(l.jobs, fn)
+			}
+			l.mu.Unlock()
+			select {
+			case l.wake <- struct{}{}:
+			default:
+			}
+		})
+		return true
+	}
+}
+
+func (l *testLoop) Report(err error) {
+	l.mu.Lock()
+	l.reports = append(l.reports, err)
+	l.mu.Unlock()
+}
+
+func (l *testLoop) Done() <-chan struct{} { return l.done }
+
+// runUntil runs queued completions until cond is true or no work remains.
+// It blocks while holds are outstanding (goroutines still working), so it
+// waits for I/O without any timing assumption.
+func (l *testLoop) runUntil(cond func() bool) {
+	for !cond() {
+		l.mu.Lock()
+		jobs := l.jobs
+		l.jobs = nil
+		holds := l.holds
+		l.mu.Unlock()
+		if len(jobs) == 0 {
+			if holds == 0 {
+				return
+			}
+			<-l.wake
+			continue
+		}
+		for _, j := range jobs {
+			j()
+		}
+	}
+}
+
+type testEnv struct {
+	vm   *goja.Runtime
+	loop *testLoop
+	apis *Installed
+}
+
+func newTestEnv(t testing.TB) *testEnv {
+	t.Helper()
+	p, err := CompilePrelude()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := goja.New()
+	loop := newTestLoop(t)
+	apis, err := Install(vm, Config{Prelude: p, Loop: loop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testEnv{vm: vm, loop: loop, apis: apis}
+}
+
+// newTestRuntime returns a runtime with every Web API installed. Tests in
+// this package evaluate script with it and inspect the results.
+func newTestRuntime(t testing.TB) *goja.Runtime {
+	t.Helper()
+	return newTestEnv(t).vm
+}
+
+// evalString runs src and returns its completion value as a string.
+func evalString(t testing.TB, vm *goja.Runtime, src string) string {
+	t.Helper()
+	v, err := vm.RunString(src)
+	if err != nil {
+		t.Fatalf("%s\n-> %v", src, err)
+	}
+	return v.String()
+}
+
+// await runs src, which must evaluate to a promise, drives the loop until the
+// promise settles, and returns the fulfilled value as a string (or fails).
+func (e *testEnv) await(t testing.TB, src string) string {
+	t.Helper()
+	v, err := e.vm.RunString(src)
+	if err != nil {
+		t.Fatalf("%s\n-> %v", src, err)
+	}
+	p, ok := v.Export().(*goja.Promise)
+	if !ok {
+		return v.String()
+	}
+	e.loop.runUntil(func() bool { return p.State() != goja.PromiseStatePending })
+	switch p.State() {
+	case goja.PromiseStateFulfilled:
+		return p.Result().String()
+	case goja.PromiseStateRejected:
+		r := p.Result()
+		if o, ok := r.(*goja.Object); ok {
+			t.Fatalf("%s\n-> rejected: %v", src, o.Get("stack"))
+		}
+		t.Fatalf("%s\n-> rejected: %v", src, r)
+	}
+	t.Fatalf("%s\n-> still pending with no work left", src)
+	return ""
+}
+
+func TestDOMException(t *testing.T) {
+	vm := newTestRuntime(t)
+	got := evalString(t, vm, `const e = new DOMException("bad", "DataCloneError"); [e instanceof Error, e.name, e.message, e.code, DOMException.DATA_CLONE_ERR, String(e)].join("|")`)
+	if want := "true|DataCloneError|bad|25|25|DataCloneError: bad"; got != want {
+		t.Fatalf("got %q want %q", got, want)
+	}
+}
