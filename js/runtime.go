@@ -39,6 +39,10 @@ type Runtime struct {
 	vm   *goja.Runtime
 	opts Options
 
+	// Host is the creator's per-runtime state (the worker layer keeps its
+	// handlers and bindings here). It is set before the runtime is shared.
+	Host any
+
 	mu       sync.Mutex
 	queue    []job
 	live     map[*Invocation]struct{}

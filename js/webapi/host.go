@@ -2,6 +2,7 @@ package webapi
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/dop251/goja"
 )
@@ -104,27 +105,51 @@ type Class struct {
 // a goja value) on bad arguments.
 type Constructor func(call goja.ConstructorCall) any
 
+// classFactory makes a JavaScript class (so that calling it without new
+// throws, and new.target is known) whose constructor hands over to Go. It is
+// compiled once per process; a compiled program is immutable.
+var classFactory = goja.MustCompile("kiln:class", `(function (name, construct) {
+  return { [name]: class { constructor(...args) { return construct(new.target, args); } } }[name];
+})`, true)
+
 // DefineClass creates a class whose instances are host objects. If ctor is nil
 // the class cannot be constructed from script ("Illegal constructor"), as with
 // browser classes that only the platform creates. parent, if not nil, becomes
 // the prototype of the new prototype (class X extends parent).
 func DefineClass(vm *goja.Runtime, name string, ctor Constructor, parent *Class) *Class {
 	c := &Class{vm: vm, Name: name}
-	fn := func(call goja.ConstructorCall) *goja.Object {
-		if call.NewTarget == nil {
-			panic(vm.NewTypeError(fmt.Sprintf("Failed to construct '%s': Please use the 'new' operator, this DOM object constructor cannot be called as a function.", name)))
-		}
+	construct := func(call goja.FunctionCall) goja.Value {
 		if ctor == nil {
 			panic(vm.NewTypeError("Illegal constructor"))
 		}
-		impl := ctor(call)
-		// call.This already has the prototype of new.target, which keeps
-		// subclassing (class MyResponse extends Response) working.
-		return NewHostObject(vm, call.This.Prototype(), impl)
+		newTarget, _ := call.Argument(0).(*goja.Object)
+		cc := goja.ConstructorCall{NewTarget: newTarget}
+		if argsObj, ok := call.Argument(1).(*goja.Object); ok {
+			n := argsObj.Get("length").ToInteger()
+			for i := int64(0); i < n; i++ {
+				cc.Arguments = append(cc.Arguments, argsObj.Get(strconv.FormatInt(i, 10)))
+			}
+		}
+		impl := ctor(cc)
+		proto := c.Proto
+		if newTarget != nil {
+			if p, ok := newTarget.Get("prototype").(*goja.Object); ok && p != nil {
+				proto = p
+			}
+		}
+		return NewHostObject(vm, proto, impl)
 	}
-	c.Ctor = vm.ToValue(fn).(*goja.Object)
+	factory, err := vm.RunProgram(classFactory)
+	if err != nil {
+		panic(err)
+	}
+	newClass, _ := goja.AssertFunction(factory)
+	ctorVal, err := newClass(goja.Undefined(), vm.ToValue(name), vm.ToValue(construct))
+	if err != nil {
+		panic(err)
+	}
+	c.Ctor = ctorVal.(*goja.Object)
 	c.Proto = c.Ctor.Get("prototype").(*goja.Object)
-	_ = c.Ctor.DefineDataProperty("name", vm.ToValue(name), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	if parent != nil {
 		_ = c.Proto.SetPrototype(parent.Proto)
 		_ = c.Ctor.SetPrototype(parent.Ctor)

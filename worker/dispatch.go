@@ -1,0 +1,307 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/dop251/goja"
+	"github.com/kiln-dev/kiln/js"
+	"github.com/kiln-dev/kiln/js/webapi"
+)
+
+// outcome is how an invocation of the fetch handler ended.
+type outcome struct {
+	resp *webapi.Response
+	err  error
+}
+
+// ServeHTTP runs the Worker's fetch handler for one request.
+func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	resp, err := w.Fetch(r.Context(), r)
+	if err != nil {
+		w.writeError(rw, r, err)
+		return
+	}
+	writeResponse(rw, resp)
+}
+
+// Fetch runs the fetch handler for r and returns its response. The caller
+// must close resp.Body.
+func (w *Worker) Fetch(ctx context.Context, r *http.Request) (*webapi.Response, error) {
+	rt, err := w.pool.Pick(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	done := make(chan outcome, 1)
+	deliver := func(o outcome) { once.Do(func() { done <- o }) }
+	inv := rt.NewInvocation(w.spec.CPULimit, func(err error) { deliver(outcome{err: err}) })
+	if inv == nil {
+		return nil, js.ErrRuntimeGone
+	}
+	in := incoming(r)
+	if !rt.Submit(inv, func() { w.startFetch(rt.Host.(*instance), inv, in, deliver) }) {
+		inv.End()
+		return nil, js.ErrRuntimeGone
+	}
+	select {
+	case o := <-done:
+		return o.resp, o.err
+	case <-ctx.Done():
+		// The client went away; the handler runs on, and whatever it
+		// answers is released.
+		go func() {
+			if o := <-done; o.resp != nil && o.resp.Body != nil {
+				_ = o.resp.Body.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// incoming describes r as the script will see it.
+func incoming(r *http.Request) webapi.IncomingRequest {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	header := r.Header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	host := r.Host
+	header.Set("Host", host)
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		header.Set("CF-Connecting-IP", ip)
+	}
+	proto := r.Proto
+	return webapi.IncomingRequest{
+		Method: r.Method,
+		URL:    scheme + "://" + host + r.URL.RequestURI(),
+		Header: header,
+		Body:   r.Body,
+		CF:     map[string]any{"httpProtocol": proto, "colo": "KLN", "clientAcceptEncoding": r.Header.Get("Accept-Encoding")},
+	}
+}
+
+// startFetch runs on the loop: it calls the handler and arranges for the
+// response (and the end of the invocation once waitUntil work settles).
+func (w *Worker) startFetch(inst *instance, inv *js.Invocation, in webapi.IncomingRequest, deliver func(outcome)) {
+	vm := inst.rt.VM()
+	req := inst.apis.Fetch.NewRequest(in)
+	track := newLifetime(inv)
+	responded := false
+	respond := func(v goja.Value) {
+		if responded {
+			return
+		}
+		responded = true
+		track.settleOne()
+		w.await(inst, v, func(val goja.Value, err error) {
+			if err != nil {
+				deliver(outcome{err: err})
+				return
+			}
+			resp, ok := inst.apis.Fetch.ResponseOf(val)
+			if !ok {
+				deliver(outcome{err: fmt.Errorf("TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'")})
+				return
+			}
+			deliver(outcome{resp: resp})
+		})
+	}
+	waitUntil := func(call goja.FunctionCall) goja.Value {
+		track.add()
+		w.await(inst, call.Argument(0), func(_ goja.Value, err error) {
+			if err != nil {
+				w.log.Error("Uncaught (in promise) error in waitUntil()", "error", detail(err))
+			}
+			track.settleOne()
+		})
+		return goja.Undefined()
+	}
+	passThrough := func(goja.FunctionCall) goja.Value { return goja.Undefined() }
+	track.add() // the response itself
+
+	var err error
+	switch {
+	case w.spec.Format == FormatServiceWorker:
+		init := vm.NewObject()
+		_ = init.Set("request", req)
+		_ = init.Set("respondWith", func(c goja.FunctionCall) goja.Value {
+			if responded {
+				panic(webapi.NewDOMException(vm, "FetchEvent.respondWith() has already been called; it can only be called once.", "InvalidStateError"))
+			}
+			respond(c.Argument(0))
+			return goja.Undefined()
+		})
+		_ = init.Set("waitUntil", waitUntil)
+		_ = init.Set("passThroughOnException", passThrough)
+		dispatch, _ := goja.AssertFunction(inst.host.Get("dispatchFetch"))
+		_, err = dispatch(goja.Undefined(), init)
+		if err == nil && !responded {
+			err = errors.New("No response! The fetch event listener did not call event.respondWith().")
+		}
+	default:
+		ctx := vm.NewObject()
+		_ = ctx.Set("waitUntil", waitUntil)
+		_ = ctx.Set("passThroughOnException", passThrough)
+		_ = ctx.Set("props", vm.NewObject())
+		var result goja.Value
+		result, err = w.callFetch(vm, inst, req, ctx)
+		if err == nil {
+			respond(result)
+		}
+	}
+	if err != nil {
+		deliver(outcome{err: inst.rt.Check(err)})
+		if !responded {
+			responded = true
+			track.settleOne()
+		}
+	}
+}
+
+func (w *Worker) callFetch(vm *goja.Runtime, inst *instance, req, ctx goja.Value) (goja.Value, error) {
+	if inst.entry != nil {
+		ctor, ok := goja.AssertConstructor(inst.entry)
+		if !ok {
+			return nil, errors.New("the default export is not a class or an object with a fetch method")
+		}
+		obj, err := ctor(nil, ctx, inst.env)
+		if err != nil {
+			return nil, err
+		}
+		fetch, ok := goja.AssertFunction(obj.Get("fetch"))
+		if !ok {
+			return nil, errors.New("Handler does not export a fetch() function.")
+		}
+		return fetch(obj, req)
+	}
+	if inst.fetch == nil {
+		return nil, errors.New("Handler does not export a fetch() function.")
+	}
+	return inst.fetch(goja.Undefined(), req, inst.env, ctx)
+}
+
+// await calls then(value, err) when v (a promise or a plain value) settles.
+func (w *Worker) await(inst *instance, v goja.Value, then func(goja.Value, error)) {
+	vm := inst.rt.VM()
+	p, ok := v.Export().(*goja.Promise)
+	if !ok {
+		if obj, isObj := v.(*goja.Object); isObj && obj != nil {
+			if thenFn, ok := goja.AssertFunction(obj.Get("then")); ok {
+				// A thenable that is not a native promise.
+				_, err := thenFn(obj, vm.ToValue(func(c goja.FunctionCall) goja.Value {
+					then(c.Argument(0), nil)
+					return goja.Undefined()
+				}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
+					then(nil, js.ExceptionFromValue(c.Argument(0), nil))
+					return goja.Undefined()
+				}))
+				if err != nil {
+					then(nil, inst.rt.Check(err))
+				}
+				return
+			}
+		}
+		then(v, nil)
+		return
+	}
+	switch p.State() {
+	case goja.PromiseStateFulfilled:
+		then(p.Result(), nil)
+		return
+	case goja.PromiseStateRejected:
+		// Attaching a handler marks the rejection handled.
+	}
+	obj := vm.ToValue(p).ToObject(vm)
+	thenFn, _ := goja.AssertFunction(obj.Get("then"))
+	_, err := thenFn(obj, vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		then(c.Argument(0), nil)
+		return goja.Undefined()
+	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		then(nil, js.ExceptionFromValue(c.Argument(0), nil))
+		return goja.Undefined()
+	}))
+	if err != nil {
+		then(nil, inst.rt.Check(err))
+	}
+}
+
+// lifetime ends an invocation when its response and every waitUntil promise
+// have settled. Loop only.
+type lifetime struct {
+	inv     *js.Invocation
+	pending int
+}
+
+func newLifetime(inv *js.Invocation) *lifetime { return &lifetime{inv: inv} }
+func (l *lifetime) add()                     { l.pending++ }
+func (l *lifetime) settleOne() {
+	l.pending--
+	if l.pending == 0 {
+		l.inv.End()
+	}
+}
+
+func detail(err error) string {
+	var ex *js.Exception
+	if errors.As(err, &ex) {
+		return ex.Detail()
+	}
+	return err.Error()
+}
+
+func (w *Worker) writeError(rw http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	msg := detail(err)
+	w.log.Error(msg, "worker", w.spec.Name, "method", r.Method, "url", r.URL.String())
+	rw.Header().Set("Content-Type", "text/plain;charset=UTF-8")
+	rw.WriteHeader(http.StatusInternalServerError)
+	if w.spec.Dev {
+		_, _ = io.WriteString(rw, msg+"\n")
+		return
+	}
+	_, _ = io.WriteString(rw, "Worker threw exception\n")
+}
+
+// writeResponse copies a script Response to the client, flushing as a
+// streamed body produces chunks.
+func writeResponse(rw http.ResponseWriter, resp *webapi.Response) {
+	h := rw.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	status := resp.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	rw.WriteHeader(status)
+	if resp.Body == nil {
+		return
+	}
+	defer resp.Body.Close()
+	fw := &flushWriter{w: rw, rc: http.NewResponseController(rw)}
+	_, _ = io.Copy(fw, resp.Body)
+}
+
+type flushWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (f *flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		_ = f.rc.Flush()
+	}
+	return n, err
+}
