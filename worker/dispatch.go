@@ -115,17 +115,15 @@ func (w *Worker) startFetch(inst *instance, inv *js.Invocation, in webapi.Incomi
 			deliver(outcome{resp: resp})
 		})
 	}
-	waitUntil := func(call goja.FunctionCall) goja.Value {
+	track.waitUntil = func(v goja.Value) {
 		track.add()
-		w.await(inst, call.Argument(0), func(_ goja.Value, err error) {
+		w.await(inst, v, func(_ goja.Value, err error) {
 			if err != nil {
 				w.log.Error("Uncaught (in promise) error in waitUntil()", "error", detail(err))
 			}
 			track.settleOne()
 		})
-		return goja.Undefined()
 	}
-	passThrough := func(goja.FunctionCall) goja.Value { return goja.Undefined() }
 	track.add() // the response itself
 
 	var err error
@@ -140,18 +138,14 @@ func (w *Worker) startFetch(inst *instance, inv *js.Invocation, in webapi.Incomi
 			respond(c.Argument(0))
 			return goja.Undefined()
 		})
-		_ = init.Set("waitUntil", waitUntil)
-		_ = init.Set("passThroughOnException", passThrough)
+		_ = init.Set("ctx", inst.execCtx.New(track))
 		dispatch, _ := goja.AssertFunction(inst.host.Get("dispatchFetch"))
 		_, err = dispatch(goja.Undefined(), init)
 		if err == nil && !responded {
 			err = errors.New("No response! The fetch event listener did not call event.respondWith().")
 		}
 	default:
-		ctx := vm.NewObject()
-		_ = ctx.Set("waitUntil", waitUntil)
-		_ = ctx.Set("passThroughOnException", passThrough)
-		_ = ctx.Set("props", vm.NewObject())
+		ctx := inst.execCtx.New(track)
 		var result goja.Value
 		result, err = w.callFetch(vm, inst, req, ctx)
 		if err == nil {
@@ -235,10 +229,13 @@ func (w *Worker) await(inst *instance, v goja.Value, then func(goja.Value, error
 }
 
 // lifetime ends an invocation when its response and every waitUntil promise
-// have settled. Loop only.
+// have settled. It is also the implementation of the handler's ctx
+// (ExecutionContext). Loop only.
 type lifetime struct {
-	inv     *js.Invocation
-	pending int
+	inv         *js.Invocation
+	pending     int
+	waitUntil   func(goja.Value)
+	passThrough bool
 }
 
 func newLifetime(inv *js.Invocation) *lifetime { return &lifetime{inv: inv} }

@@ -29,19 +29,17 @@
   class FetchEvent extends Event {
     #request;
     #respond;
-    #waitUntil;
-    #passThrough;
+    #ctx;
     constructor(type, init) {
       super(type, { cancelable: true });
       this.#request = init.request;
       this.#respond = init.respondWith;
-      this.#waitUntil = init.waitUntil;
-      this.#passThrough = init.passThroughOnException;
+      this.#ctx = init.ctx;
     }
     get request() { return this.#request; }
     respondWith(response) { this.#respond(response); }
-    waitUntil(promise) { this.#waitUntil(promise); }
-    passThroughOnException() { this.#passThrough(); }
+    waitUntil(promise) { this.#ctx.waitUntil(promise); }
+    passThroughOnException() { this.#ctx.passThroughOnException(); }
   }
   Object.defineProperty(globalThis, "FetchEvent", { value: FetchEvent, writable: true, configurable: true });
 

@@ -82,6 +82,25 @@ type instance struct {
 	exports *goja.Object
 	fetch   goja.Callable // module syntax: default.fetch (bound to default)
 	entry   goja.Value    // module syntax: a class-based default export
+	execCtx *webapi.Class // ExecutionContext, the handler's ctx
+}
+
+// defineExecutionContext is the class of the ctx argument: its methods are
+// shared and find the request's lifetime in the host object.
+func defineExecutionContext(vm *goja.Runtime) *webapi.Class {
+	c := webapi.DefineClass(vm, "ExecutionContext", nil, nil)
+	c.Method("waitUntil", 1, func(call goja.FunctionCall) goja.Value {
+		l := webapi.MustImpl[*lifetime](vm, call.This)
+		l.waitUntil(call.Argument(0))
+		return goja.Undefined()
+	})
+	c.Method("passThroughOnException", 0, func(call goja.FunctionCall) goja.Value {
+		webapi.MustImpl[*lifetime](vm, call.This).passThrough = true
+		return goja.Undefined()
+	})
+	props := vm.NewObject()
+	c.Getter("props", func(goja.Value) goja.Value { return props })
+	return c
 }
 
 // New compiles the script and starts the Worker's runtimes. A script that
@@ -187,6 +206,7 @@ func (w *Worker) setup(vm *goja.Runtime, inst *instance) error {
 		return err
 	}
 	inst.apis = apis
+	inst.execCtx = defineExecutionContext(vm)
 	env, err := w.buildEnv(vm)
 	if err != nil {
 		return err

@@ -68,7 +68,9 @@ func TestModuleFetchWithVars(t *testing.T) {
 func TestServiceWorkerSyntaxWithGlobalBindings(t *testing.T) {
 	srv := start(t, Spec{
 		Format: FormatServiceWorker,
-		Script: `addEventListener("fetch", event => {
+		Script: `let later = 0;
+		addEventListener("fetch", event => {
+			event.waitUntil(Promise.resolve().then(() => later++));
 			event.respondWith(handle(event.request));
 		});
 		async function handle(request) {

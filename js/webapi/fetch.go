@@ -60,9 +60,7 @@ func (f *Fetch) NewRequest(in IncomingRequest) *goja.Object {
 	if in.Body != nil && in.Body != http.NoBody && in.Method != "GET" && in.Method != "HEAD" {
 		r.body = &body{kind: bodyKindReader, reader: in.Body}
 	}
-	if in.CF != nil {
-		r.cf = api.vm.ToValue(in.CF)
-	}
+	r.cfGo = in.CF
 	return api.request.New(r)
 }
 

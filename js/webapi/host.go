@@ -2,7 +2,6 @@ package webapi
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/dop251/goja"
 )
@@ -109,7 +108,7 @@ type Constructor func(call goja.ConstructorCall) any
 // throws, and new.target is known) whose constructor hands over to Go. It is
 // compiled once per process; a compiled program is immutable.
 var classFactory = goja.MustCompile("kiln:class", `(function (name, construct) {
-  return { [name]: class { constructor(...args) { return construct(new.target, args); } } }[name];
+  return { [name]: class { constructor(...args) { return construct(new.target, ...args); } } }[name];
 })`, true)
 
 // DefineClass creates a class whose instances are host objects. If ctor is nil
@@ -123,13 +122,7 @@ func DefineClass(vm *goja.Runtime, name string, ctor Constructor, parent *Class)
 			panic(vm.NewTypeError("Illegal constructor"))
 		}
 		newTarget, _ := call.Argument(0).(*goja.Object)
-		cc := goja.ConstructorCall{NewTarget: newTarget}
-		if argsObj, ok := call.Argument(1).(*goja.Object); ok {
-			n := argsObj.Get("length").ToInteger()
-			for i := int64(0); i < n; i++ {
-				cc.Arguments = append(cc.Arguments, argsObj.Get(strconv.FormatInt(i, 10)))
-			}
-		}
+		cc := goja.ConstructorCall{NewTarget: newTarget, Arguments: call.Arguments[1:]}
 		impl := ctor(cc)
 		proto := c.Proto
 		if newTarget != nil {

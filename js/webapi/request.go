@@ -17,6 +17,7 @@ type request struct {
 	redirect string
 	signal   goja.Value
 	cf       goja.Value
+	cfGo     map[string]any // converted to cf on first read
 }
 
 // knownMethods are normalised to upper case whatever case the script used,
@@ -62,7 +63,15 @@ func (api *fetchAPI) installRequest() {
 		return r.signal
 	})
 	c.Getter("cf", func(v goja.Value) goja.Value {
-		if r := this(v); r.cf != nil {
+		r := this(v)
+		if r.cf == nil && r.cfGo != nil {
+			obj := vm.NewObject()
+			for k, val := range r.cfGo {
+				_ = obj.Set(k, val)
+			}
+			r.cf, r.cfGo = obj, nil
+		}
+		if r.cf != nil {
 			return r.cf
 		}
 		return goja.Undefined()
@@ -141,7 +150,7 @@ func (api *fetchAPI) newRequest(input, init goja.Value) *request {
 		r.hdr = src.hdr.clone()
 		r.redirect = src.redirect
 		r.signal = src.signal
-		r.cf = src.cf
+		r.cf, r.cfGo = src.cf, src.cfGo
 		inputBody = src.body
 	} else {
 		if u, ok := input.(*goja.Object); ok {
