@@ -416,4 +416,3 @@ func propertyKey(k string) string {
 	}
 	return k
 }
-

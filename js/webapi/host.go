@@ -227,45 +227,14 @@ func NewDOMException(vm *goja.Runtime, message, name string) *goja.Object {
 }
 
 // BytesOf returns a copy of the bytes of an ArrayBuffer or ArrayBufferView
-// (typed array or DataView), and false for any other value.
+// (typed array or DataView), and false for any other value. It never runs
+// script code and never walks other objects.
 func BytesOf(vm *goja.Runtime, v goja.Value) ([]byte, bool) {
-	o, ok := v.(*goja.Object)
+	b, ok := bufferSourceBytes(vm, v)
 	if !ok {
 		return nil, false
 	}
-	switch x := o.Export().(type) {
-	case goja.ArrayBuffer:
-		b := x.Bytes()
-		return append([]byte(nil), b...), true
-	}
-	// Typed arrays and DataView: read buffer, byteOffset, byteLength.
-	buf, ok := o.Get("buffer").(*goja.Object)
-	if !ok || buf == nil {
-		return nil, false
-	}
-	ab, ok := buf.Export().(goja.ArrayBuffer)
-	if !ok {
-		return nil, false
-	}
-	if !isView(vm, o) {
-		return nil, false
-	}
-	off := o.Get("byteOffset").ToInteger()
-	n := o.Get("byteLength").ToInteger()
-	b := ab.Bytes()
-	if off < 0 || n < 0 || int(off+n) > len(b) {
-		return nil, false
-	}
-	return append([]byte(nil), b[off:off+n]...), true
-}
-
-func isView(vm *goja.Runtime, o *goja.Object) bool {
-	ab, ok := goja.AssertFunction(vm.Get("ArrayBuffer").(*goja.Object).Get("isView"))
-	if !ok {
-		return false
-	}
-	r, err := ab(goja.Undefined(), o)
-	return err == nil && r.ToBoolean()
+	return append([]byte(nil), b...), true
 }
 
 // NewUint8Array returns a new Uint8Array holding a copy of b.
@@ -277,4 +246,18 @@ func NewUint8Array(vm *goja.Runtime, b []byte) goja.Value {
 		panic(err)
 	}
 	return v
+}
+
+// isView reports ArrayBuffer.isView(o).
+func isView(vm *goja.Runtime, o *goja.Object) bool {
+	ctor, ok := vm.Get("ArrayBuffer").(*goja.Object)
+	if !ok {
+		return false
+	}
+	fn, ok := goja.AssertFunction(ctor.Get("isView"))
+	if !ok {
+		return false
+	}
+	r, err := fn(goja.Undefined(), o)
+	return err == nil && r.ToBoolean()
 }
