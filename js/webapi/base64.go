@@ -127,7 +127,7 @@ func installGlobalFunc(vm *goja.Runtime, name string, length int, fn func(goja.F
 	if err := f.DefineDataProperty("length", vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 		return fmt.Errorf("setting %s.length: %w", name, err)
 	}
-	if err := vm.GlobalObject().DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+	if err := vm.GlobalObject().DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 		return fmt.Errorf("defining %s: %w", name, err)
 	}
 	return nil

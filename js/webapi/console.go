@@ -99,7 +99,7 @@ func installConsole(vm *goja.Runtime, sink func(slog.Level, string)) error {
 			return err
 		}
 	}
-	return vm.GlobalObject().DefineDataProperty("console", obj, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	return vm.GlobalObject().DefineDataProperty("console", obj, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 func labelOf(call goja.FunctionCall) string {

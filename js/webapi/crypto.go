@@ -46,7 +46,7 @@ func installCrypto(vm *goja.Runtime, internal *goja.Object) error {
 		return vm.ToValue(randomUUID())
 	})
 	cryptoClass.Expose()
-	return vm.GlobalObject().DefineDataProperty("crypto", cryptoClass.New(&cryptoImpl{}), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+	return vm.GlobalObject().DefineDataProperty("crypto", cryptoClass.New(&cryptoImpl{}), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 type cryptoImpl struct{}

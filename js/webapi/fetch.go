@@ -37,7 +37,7 @@ func installFetch(vm *goja.Runtime, internal *goja.Object, loop Loop, client *ht
 	api.headers = installHeaders(vm)
 	api.installRequest()
 	api.installResponse()
-	if err := vm.GlobalObject().DefineDataProperty("fetch", vm.ToValue(api.fetch), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE); err != nil {
+	if err := vm.GlobalObject().DefineDataProperty("fetch", vm.ToValue(api.fetch), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
 		return nil, err
 	}
 	return &Fetch{api: api}, nil

@@ -292,7 +292,7 @@ func installHeaders(vm *goja.Runtime) *headersAPI {
 	c.Method("keys", 0, iter("keys"))
 	c.Method("values", 0, iter("values"))
 	c.Method("entries", 0, iter("entries"))
-	_ = c.Proto.DefineDataPropertySymbol(goja.SymIterator, c.Proto.Get("entries"), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = c.Proto.DefineDataPropertySymbol(goja.SymIterator, c.Proto.Get("entries"), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	c.Expose()
 	return api
 }

@@ -29,7 +29,7 @@ func installTimers(vm *goja.Runtime, loop Loop) error {
 	ts := &timers{vm: vm, loop: loop, active: make(map[int64]*timer)}
 	g := vm.GlobalObject()
 	set := func(name string, fn func(goja.FunctionCall) goja.Value) error {
-		return g.DefineDataProperty(name, vm.ToValue(fn), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+		return g.DefineDataProperty(name, vm.ToValue(fn), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	}
 	for _, def := range []struct {
 		name string
@@ -48,7 +48,7 @@ func installTimers(vm *goja.Runtime, loop Loop) error {
 	if err := scheduler.Set("wait", ts.wait); err != nil {
 		return err
 	}
-	return g.DefineDataProperty("scheduler", scheduler, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	return g.DefineDataProperty("scheduler", scheduler, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 func delayOf(v goja.Value) time.Duration {

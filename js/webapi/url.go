@@ -247,9 +247,9 @@ func (api *urlAPI) defineIteratorProto() error {
 		_ = res.Set("done", false)
 		return res
 	}).(*goja.Object)
-	_ = next.DefineDataProperty("name", vm.ToValue("next"), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
-	_ = proto.DefineDataProperty("next", next, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
-	_ = proto.DefineDataPropertySymbol(goja.SymToStringTag, vm.ToValue("URLSearchParams Iterator"), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = next.DefineDataProperty("name", vm.ToValue("next"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	_ = proto.DefineDataProperty("next", next, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+	_ = proto.DefineDataPropertySymbol(goja.SymToStringTag, vm.ToValue("URLSearchParams Iterator"), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	api.iterProto = proto
 	return nil
 }
@@ -378,7 +378,7 @@ func (api *urlAPI) defineSearchParams() {
 	c.Method("entries", 0, iterMethod(iterEntries))
 	c.Method("keys", 0, iterMethod(iterKeys))
 	c.Method("values", 0, iterMethod(iterValues))
-	_ = c.Proto.DefineDataPropertySymbol(goja.SymIterator, c.Proto.Get("entries"), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = c.Proto.DefineDataPropertySymbol(goja.SymIterator, c.Proto.Get("entries"), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	c.Getter("size", func(v goja.Value) goja.Value { return vm.ToValue(len(this(v).list)) })
 }
 

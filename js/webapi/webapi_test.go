@@ -148,3 +148,20 @@ func TestDOMException(t *testing.T) {
 		t.Fatalf("got %q want %q", got, want)
 	}
 }
+
+// Web IDL globals are writable, configurable and not enumerable; script may
+// replace them (polyfills do).
+func TestGlobalsAreConfigurableAndHidden(t *testing.T) {
+	vm := newTestRuntime(t)
+	for _, name := range []string{"fetch", "Request", "Response", "Headers", "URL", "URLSearchParams", "setTimeout",
+		"clearTimeout", "console", "crypto", "atob", "TextEncoder", "structuredClone", "ReadableStream", "Blob", "FormData", "AbortController"} {
+		got := evalString(t, vm, `(() => { const d = Object.getOwnPropertyDescriptor(globalThis, "`+name+`"); `+
+			`return [d.configurable, d.enumerable, Object.keys(globalThis).includes("`+name+`")].join() })()`)
+		if got != "true,false,false" {
+			t.Errorf("%s: configurable,enumerable,listed = %s", name, got)
+		}
+	}
+	if got := evalString(t, vm, `const d = Object.getOwnPropertyDescriptor(Response.prototype, "clone"); [d.writable, d.enumerable, d.configurable].join()`); got != "true,true,true" {
+		t.Errorf("method descriptor %s", got)
+	}
+}

@@ -1,13 +1,19 @@
 // DOMException (WebIDL). Go code throws these through ThrowDOMException.
-const DOMEXCEPTION_CODES = {
-  IndexSizeError: 1, HierarchyRequestError: 3, WrongDocumentError: 4,
-  InvalidCharacterError: 5, NoModificationAllowedError: 7, NotFoundError: 8,
-  NotSupportedError: 9, InvalidStateError: 11, SyntaxError: 12,
-  InvalidModificationError: 13, NamespaceError: 14, InvalidAccessError: 15,
-  TypeMismatchError: 17, SecurityError: 18, NetworkError: 19, AbortError: 20,
-  URLMismatchError: 21, QuotaExceededError: 22, TimeoutError: 23,
-  InvalidNodeTypeError: 24, DataCloneError: 25,
-};
+// [name, legacy code, legacy constant]
+const DOMEXCEPTION_CODES = [
+  ["IndexSizeError", 1, "INDEX_SIZE_ERR"], ["HierarchyRequestError", 3, "HIERARCHY_REQUEST_ERR"],
+  ["WrongDocumentError", 4, "WRONG_DOCUMENT_ERR"], ["InvalidCharacterError", 5, "INVALID_CHARACTER_ERR"],
+  ["NoModificationAllowedError", 7, "NO_MODIFICATION_ALLOWED_ERR"], ["NotFoundError", 8, "NOT_FOUND_ERR"],
+  ["NotSupportedError", 9, "NOT_SUPPORTED_ERR"], ["InvalidStateError", 11, "INVALID_STATE_ERR"],
+  ["SyntaxError", 12, "SYNTAX_ERR"], ["InvalidModificationError", 13, "INVALID_MODIFICATION_ERR"],
+  ["NamespaceError", 14, "NAMESPACE_ERR"], ["InvalidAccessError", 15, "INVALID_ACCESS_ERR"],
+  ["TypeMismatchError", 17, "TYPE_MISMATCH_ERR"], ["SecurityError", 18, "SECURITY_ERR"],
+  ["NetworkError", 19, "NETWORK_ERR"], ["AbortError", 20, "ABORT_ERR"],
+  ["URLMismatchError", 21, "URL_MISMATCH_ERR"], ["QuotaExceededError", 22, "QUOTA_EXCEEDED_ERR"],
+  ["TimeoutError", 23, "TIMEOUT_ERR"], ["InvalidNodeTypeError", 24, "INVALID_NODE_TYPE_ERR"],
+  ["DataCloneError", 25, "DATA_CLONE_ERR"],
+];
+const DOMEXCEPTION_CODE_OF = new Map(DOMEXCEPTION_CODES.map(([name, code]) => [name, code]));
 
 class DOMException extends Error {
   #name;
@@ -29,10 +35,9 @@ class DOMException extends Error {
   }
   get name() { return this.#name; }
   get message() { return this.#message; }
-  get code() { return DOMEXCEPTION_CODES[this.#name] || 0; }
+  get code() { return DOMEXCEPTION_CODE_OF.get(this.#name) || 0; }
 }
-for (const [name, code] of Object.entries(DOMEXCEPTION_CODES)) {
-  const constName = name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase().replace(/_ERROR$/, "_ERR");
+for (const [, code, constName] of DOMEXCEPTION_CODES) {
   Object.defineProperty(DOMException, constName, { value: code, enumerable: true });
   Object.defineProperty(DOMException.prototype, constName, { value: code, enumerable: true });
 }
