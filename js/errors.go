@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -75,6 +76,7 @@ func ExceptionFromValue(v goja.Value, ex *goja.Exception) *Exception {
 			// V8-style stacks start with "Name: message" and continue with
 			// "    at" lines; goja follows the same shape.
 			head, rest, _ := strings.Cut(s, "\n")
+			rest = normalizeStack(rest)
 			e.Value = head
 			e.Stack = rest
 			if !strings.HasPrefix(strings.TrimSpace(rest), "at ") && rest != "" {
@@ -93,10 +95,27 @@ func ExceptionFromValue(v goja.Value, ex *goja.Exception) *Exception {
 		e.Value = "Uncaught " + describe(v)
 	}
 	if ex != nil {
-		e.Stack = strings.TrimRight(stackOf(ex), "\n")
+		e.Stack = normalizeStack(strings.TrimRight(stackOf(ex), "\n"))
 	}
 	return e
 }
+
+// normalizeStack prints goja's stack frames the way V8 does: four spaces
+// before "at", and without goja's bytecode offset ("file.ts:3:9(12)").
+func normalizeStack(stack string) string {
+	lines := strings.Split(strings.TrimRight(stack, "\n"), "\n")
+	for i, l := range lines {
+		l = strings.TrimLeft(l, " \t")
+		if l == "" {
+			continue
+		}
+		lines[i] = "    " + bytecodeOffset.ReplaceAllString(l, ":$1$2")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// bytecodeOffset matches goja's "(pc)" after a line:column position.
+var bytecodeOffset = regexp.MustCompile(`:(\d+)\(\d+\)(\)?)$`)
 
 func describe(v goja.Value) string {
 	if obj, ok := v.(*goja.Object); ok && obj != nil {

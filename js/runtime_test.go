@@ -184,3 +184,11 @@ func TestPoolReplacesDeadRuntime(t *testing.T) {
 		t.Fatal("Pick chose the loaded runtime")
 	}
 }
+
+func TestNormalizeStack(t *testing.T) {
+	in := "\tat fetch (src/index.ts:68:14(199))\n\tat native\n\tat <eval>:1:5(3)\n"
+	want := "    at fetch (src/index.ts:68:14)\n    at native\n    at <eval>:1:5"
+	if got := normalizeStack(in); got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/dop251/goja"
@@ -239,7 +240,7 @@ type lifetime struct {
 }
 
 func newLifetime(inv *js.Invocation) *lifetime { return &lifetime{inv: inv} }
-func (l *lifetime) add()                     { l.pending++ }
+func (l *lifetime) add()                       { l.pending++ }
 func (l *lifetime) settleOne() {
 	l.pending--
 	if l.pending == 0 {
@@ -281,13 +282,25 @@ func writeResponse(rw http.ResponseWriter, resp *webapi.Response) {
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
+	if resp.ContentLength >= 0 && h.Get("Content-Length") == "" && !nullBody(status) {
+		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
 	rw.WriteHeader(status)
 	if resp.Body == nil {
 		return
 	}
 	defer resp.Body.Close()
+	if resp.ContentLength >= 0 {
+		_, _ = io.Copy(rw, resp.Body)
+		return
+	}
+	// A streamed body reaches the client chunk by chunk, as it is produced.
 	fw := &flushWriter{w: rw, rc: http.NewResponseController(rw)}
 	_, _ = io.Copy(fw, resp.Body)
+}
+
+func nullBody(status int) bool {
+	return status == 101 || status == 204 || status == 205 || status == 304
 }
 
 type flushWriter struct {

@@ -166,6 +166,8 @@ type Response struct {
 	// Body is nil for a null body. The caller must Close it; it may be read
 	// from any goroutine.
 	Body io.ReadCloser
+	// ContentLength is the body's size when known in advance, else -1.
+	ContentLength int64
 	// WebSocket is the script's WebSocket for a 101 response, else nil.
 	WebSocket goja.Value
 }
@@ -178,8 +180,14 @@ func (f *Fetch) ResponseOf(v goja.Value) (resp *Response, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	out := &Response{Status: r.status, StatusText: r.statusText, Header: http.Header{}, WebSocket: r.webSocket}
+	out := &Response{Status: r.status, StatusText: r.statusText, Header: http.Header{}, WebSocket: r.webSocket, ContentLength: -1}
 	r.hdr.toHTTP(out.Header)
+	switch r.body.kind {
+	case bodyBytes:
+		out.ContentLength = int64(len(r.body.data))
+	case bodyNone:
+		out.ContentLength = 0
+	}
 	out.Body = api.bodyReader(r.body)
 	return out, true
 }
