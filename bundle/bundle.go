@@ -88,6 +88,9 @@ func engineGaps() map[string]bool {
 		"regexp-set-notation":             false,
 		// An IIFE cannot wait: top-level await is a build error.
 		"top-level-await": false,
+		// A script has no import.meta: esbuild makes it {} and warns, at the
+		// user's line.
+		"import-meta": false,
 		// goja cannot parse a class field named get, set or async with an
 		// initialiser ("set = () => {}", which Hono uses): lower all fields.
 		"class-field":        false,
@@ -122,6 +125,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	projectDir, err := filepath.Abs(projectDir)
 	if err != nil {
 		return nil, fmt.Errorf("bundle: project directory: %w", err)
+	}
+	// esbuild reports files by their real path (it resolves symlinks), so the
+	// directory they are named relative to must be real too.
+	if real, err := filepath.EvalSymlinks(projectDir); err == nil {
+		projectDir = real
 	}
 	maxSize := opts.MaxFileSize
 	if maxSize <= 0 {
@@ -214,9 +222,10 @@ func runBuild(ctx context.Context, opts api.BuildOptions) (api.BuildResult, erro
 }
 
 // convertToIIFE turns esbuild's ES module output into the classic script goja
-// runs, chaining the inline source map. Its warnings are dropped: they would
-// repeat the first pass's (mapped back through the source map) or be about
-// esbuild's own output.
+// runs, chaining the inline source map. Its warnings are dropped: they repeat
+// the first pass's, located in the intermediate file. (What only this pass
+// would warn about, import.meta, the first pass already replaced: see
+// engineGaps.)
 func convertToIIFE(esm string, minify bool) (string, error) {
 	tr := api.Transform(esm, api.TransformOptions{
 		Loader:            api.LoaderJS,

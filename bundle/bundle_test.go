@@ -20,7 +20,10 @@ import (
 // a temporary directory and returns it.
 func project(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir, err := filepath.EvalSymlinks(t.TempDir()) // Inputs are real paths
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -653,12 +656,34 @@ func TestJSXTooDeep(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	dir := project(t, map[string]string{
-		"index.js": "const o = { a: 1, a: 2 };\nexport default { fetch() { return o.a; } };\n",
+		"index.js": "const o = { a: 1, a: 2 };\nexport default { fetch() { return o.a + String(import.meta.url); } };\n",
 	})
 	res := build(t, dir, "index.js")
-	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], `Duplicate key "a"`) ||
-		!strings.Contains(res.Warnings[0], "index.js:1:18:") {
+	if len(res.Warnings) != 2 ||
+		!strings.Contains(res.Warnings[0], `[WARNING] Duplicate key "a"`) || !strings.Contains(res.Warnings[0], "index.js:1:18:") ||
+		!strings.Contains(res.Warnings[1], `"import.meta" is not available`) || !strings.Contains(res.Warnings[1], "index.js:2:47:") {
 		t.Errorf("Warnings = %q", res.Warnings)
+	}
+	vm, w := run(t, res.Code)
+	if got := call(t, vm, w.Get("default").ToObject(vm), "fetch"); got.String() != "2undefined" {
+		t.Errorf("fetch = %q", got)
+	}
+}
+
+// A CommonJS entry's module.exports is its default export, as when wrangler
+// bundles it as an ES module.
+func TestCommonJSEntry(t *testing.T) {
+	dir := project(t, map[string]string{
+		"index.js": "const { v } = require(\"./lib.cjs\");\nmodule.exports = { fetch() { return v; } };\n",
+		"lib.cjs":  "exports.v = 'cjs';\n",
+	})
+	res := build(t, dir, "index.js")
+	if !slices.Equal(res.Exports, []string{"default"}) {
+		t.Errorf("Exports = %q, want [default]", res.Exports)
+	}
+	vm, w := run(t, res.Code)
+	if got := call(t, vm, w.Get("default").ToObject(vm), "fetch"); got.String() != "cjs" {
+		t.Errorf("fetch = %q", got)
 	}
 }
 

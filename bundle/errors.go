@@ -13,17 +13,22 @@ func newBuildError(msgs []api.Message, inputs []string) *BuildError {
 	msgs = explainNodeBuiltins(msgs)
 	return &BuildError{
 		Messages: msgs,
-		Text:     strings.TrimRight(strings.Join(formatMessages(msgs, api.ErrorMessage), ""), "\n"),
+		Text:     strings.Join(formatMessages(msgs, api.ErrorMessage), "\n\n"),
 		Inputs:   inputs,
 	}
 }
 
-// formatMessages formats messages as the esbuild CLI prints them, without color.
+// formatMessages formats messages as the esbuild CLI prints them, without
+// color and without the blank line that follows each.
 func formatMessages(msgs []api.Message, kind api.MessageKind) []string {
 	if len(msgs) == 0 {
 		return nil
 	}
-	return api.FormatMessages(msgs, api.FormatMessagesOptions{Kind: kind, Color: false})
+	out := api.FormatMessages(msgs, api.FormatMessagesOptions{Kind: kind, Color: false})
+	for i, m := range out {
+		out[i] = strings.TrimRight(m, "\n")
+	}
+	return out
 }
 
 // explainNodeBuiltins rewords esbuild's `Could not resolve "fs"` for Node.js

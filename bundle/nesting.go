@@ -173,6 +173,14 @@ func (s *scanner) run() error {
 			}
 		case c == '#' && s.pos == 0 && s.peek(1) == '!':
 			s.skipLine() // hashbang
+		case c == '#' && isIdentStart(s.peek(1)):
+			// a private name: like a property name, it continues a chain
+			s.pos++
+			for s.pos < len(s.src) && isIdent(s.src[s.pos]) {
+				s.pos++
+			}
+			s.beginToken(true, "")
+			s.setPrev(tkOperand, "")
 		case c == '\'' || c == '"':
 			start := s.pos
 			s.skipString(c)
@@ -444,6 +452,9 @@ var punctuators = []string{
 	"/=", "%=", "&=", "|=", "^=", "**", "<<", ">>",
 }
 
+// multiStart are the first bytes of the punctuators longer than one byte.
+const multiStart = "<>=!*&|?+-./%^"
+
 var assignOps = map[string]bool{
 	"=": true, "+=": true, "-=": true, "*=": true, "/=": true, "%=": true, "**=": true,
 	"<<=": true, ">>=": true, ">>>=": true, "&=": true, "|=": true, "^=": true,
@@ -453,10 +464,12 @@ var assignOps = map[string]bool{
 func (s *scanner) punct() error {
 	at := s.pos
 	op := s.src[s.pos : s.pos+1]
-	for _, p := range punctuators {
-		if strings.HasPrefix(s.src[s.pos:], p) {
-			op = p
-			break
+	if strings.IndexByte(multiStart, s.src[s.pos]) >= 0 {
+		for _, p := range punctuators {
+			if strings.HasPrefix(s.src[s.pos:], p) {
+				op = p
+				break
+			}
 		}
 	}
 	if op == "?." && isDigit(s.peek(2)) {

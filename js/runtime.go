@@ -72,7 +72,10 @@ type Invocation struct {
 	limit  time.Duration
 	onFail func(error)
 
-	used   time.Duration // loop only
+	used time.Duration // loop only
+	// Ops counts the platform operations (KV calls, subrequests) the
+	// invocation made, for the per-invocation limits. Loop only.
+	Ops    int
 	failed atomic.Bool
 	ended  atomic.Bool
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+	"github.com/kiln-dev/kiln/bundle"
 	"github.com/kiln-dev/kiln/js"
 	"github.com/kiln-dev/kiln/js/webapi"
 )
@@ -48,6 +49,9 @@ type Spec struct {
 	ScriptName string
 	Format     Format
 	Vars       []Var
+	// KVNamespaces are bound into env from KV.
+	KVNamespaces []KVBinding
+	KV           KVStore
 	// CPULimit per invocation; 0 means js.DefaultCPULimit.
 	CPULimit time.Duration
 	// Runtimes is the pool size; 0 means one per CPU.
@@ -75,6 +79,7 @@ type Worker struct {
 
 // instance is the Worker's state inside one runtime.
 type instance struct {
+	log     *slog.Logger
 	rt      *js.Runtime
 	apis    *webapi.Installed
 	host    *goja.Object
@@ -124,6 +129,12 @@ func New(ctx context.Context, spec Spec) (*Worker, error) {
 			return nil, err
 		}
 		spec.Prelude = p
+	}
+	// Deeply nested source crashes the parser with a fatal (unrecoverable)
+	// stack overflow; bundled code has passed this check already, uploaded
+	// code has not.
+	if err := bundle.CheckNesting(spec.Script, bundle.DefaultMaxNesting); err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.ScriptName, err)
 	}
 	prg, err := js.Compile(spec.ScriptName, spec.Script)
 	if err != nil {
@@ -183,7 +194,7 @@ func (w *Worker) consoleSink() func(slog.Level, string) {
 // newRuntime is the pool's factory: a runtime with the Worker loaded.
 func (w *Worker) newRuntime(ctx context.Context) (*js.Runtime, error) {
 	rt := js.NewRuntime(js.Options{Logger: w.log, SetupLimit: w.spec.CPULimit})
-	inst := &instance{rt: rt}
+	inst := &instance{rt: rt, log: w.log}
 	rt.Host = inst
 	err := rt.Do(ctx, func(vm *goja.Runtime) error {
 		return w.setup(vm, inst)
@@ -212,6 +223,9 @@ func (w *Worker) setup(vm *goja.Runtime, inst *instance) error {
 		return err
 	}
 	inst.env = env
+	if err := w.kvBindings(inst, env); err != nil {
+		return err
+	}
 
 	glueFn, err := vm.RunProgram(w.glue)
 	if err != nil {

@@ -40,7 +40,7 @@ func newDevCmd(s *streams) *cobra.Command {
 	f.StringVarP(&opts.Env, "env", "e", "", "environment of the config file to use (env.<NAME>)")
 	f.StringVarP(&opts.ConfigPath, "config", "c", "", "path to the wrangler config file (default: searched upward from the project directory)")
 	f.StringArrayVar(&vars, "var", nil, "a var to set or override, as KEY:VALUE (repeatable)")
-	f.StringVar(&opts.PersistTo, "persist-to", ".kiln/state", "directory for local KV and Durable Object data")
+	f.StringVar(&opts.PersistTo, "persist-to", "", "directory for local KV and Durable Object data (default: .kiln/state beside the config file)")
 	f.IntVar(&opts.Runtimes, "runtimes", 0, "JavaScript runtimes per Worker (default: one per CPU)")
 	return cmd
 }

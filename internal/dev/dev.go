@@ -19,7 +19,10 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/kiln-dev/kiln/bundle"
 	"github.com/kiln-dev/kiln/config"
+	"github.com/kiln-dev/kiln/internal/localstate"
 	"github.com/kiln-dev/kiln/js/webapi"
+	"github.com/kiln-dev/kiln/kv"
+	kvsqlite "github.com/kiln-dev/kiln/kv/sqlite"
 	"github.com/kiln-dev/kiln/worker"
 )
 
@@ -52,6 +55,7 @@ type Server struct {
 	inputs  []string
 	mu      sync.Mutex // serialises rebuilds
 	outMu   sync.Mutex
+	kv      *kvsqlite.Store // opened when a configuration first binds KV
 }
 
 // version is one build of the Worker; err is set when the build failed and
@@ -112,6 +116,9 @@ func Run(ctx context.Context, opts Options) error {
 		if v := s.current.Load(); v != nil && v.w != nil {
 			v.w.Close()
 		}
+		if s.kv != nil {
+			_ = s.kv.Close()
+		}
 		return nil
 	case err := <-errc:
 		return err
@@ -150,7 +157,7 @@ func (s *Server) build(ctx context.Context) (*config.Config, error) {
 	}
 	s.inputs = res.Inputs
 	for _, w := range res.Warnings {
-		s.printf(s.opts.Err, "▲ [WARNING] %s\n", w)
+		s.printf(s.opts.Err, "%s\n", strings.TrimRight(w, "\n"))
 	}
 	format := worker.FormatModule
 	if len(res.Exports) == 0 {
@@ -165,18 +172,28 @@ func (s *Server) build(ctx context.Context) (*config.Config, error) {
 	if name == "" {
 		name = "worker"
 	}
+	kvBindings, err := s.bindKV(ctx, cfg, name)
+	if err != nil {
+		return cfg, err
+	}
+	var kvStore worker.KVStore
+	if s.kv != nil {
+		kvStore = s.kv
+	}
 	w, err := worker.New(ctx, worker.Spec{
-		Name:       name,
-		Script:     res.Code,
-		ScriptName: bundle.ScriptName,
-		Format:     format,
-		Vars:       vars,
-		CPULimit:   time.Duration(cfg.Limits.CPUMs) * time.Millisecond,
-		Runtimes:   s.opts.Runtimes,
-		Logger:     s.log,
-		Dev:        true,
-		Prelude:    s.prelude,
-		Console:    s.console,
+		KVNamespaces: kvBindings,
+		KV:           kvStore,
+		Name:         name,
+		Script:       res.Code,
+		ScriptName:   bundle.ScriptName,
+		Format:       format,
+		Vars:         vars,
+		CPULimit:     time.Duration(cfg.Limits.CPUMs) * time.Millisecond,
+		Runtimes:     s.opts.Runtimes,
+		Logger:       s.log,
+		Dev:          true,
+		Prelude:      s.prelude,
+		Console:      s.console,
 	})
 	if err != nil {
 		s.setFailed(err)
@@ -190,6 +207,38 @@ func (s *Server) build(ctx context.Context) (*config.Config, error) {
 		}()
 	}
 	return cfg, nil
+}
+
+// bindKV opens the local KV store if the configuration binds namespaces and
+// creates those namespaces on first use. Like wrangler dev, a binding uses
+// its preview_id when it has one, else its id (else its binding name).
+func (s *Server) bindKV(ctx context.Context, cfg *config.Config, name string) ([]worker.KVBinding, error) {
+	if len(cfg.KVNamespaces) == 0 {
+		return nil, nil
+	}
+	if s.kv == nil {
+		path := localstate.KVPath(localstate.Dir(cfg.Dir, s.opts.PersistTo))
+		store, err := kvsqlite.Open(ctx, path, kvsqlite.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("opening local KV store: %w", err)
+		}
+		s.kv = store
+	}
+	out := make([]worker.KVBinding, 0, len(cfg.KVNamespaces))
+	for _, b := range cfg.KVNamespaces {
+		id := b.PreviewID
+		if id == "" {
+			id = b.ID
+		}
+		if id == "" {
+			id = b.Binding
+		}
+		if _, err := kv.EnsureBound(ctx, s.kv, id, name+"-"+b.Binding); err != nil {
+			return nil, fmt.Errorf("KV namespace %s (%s): %w", b.Binding, id, err)
+		}
+		out = append(out, worker.KVBinding{Name: b.Binding, NamespaceID: id})
+	}
+	return out, nil
 }
 
 func (s *Server) setFailed(err error) {
@@ -271,8 +320,12 @@ func (s *Server) banner(cfg *config.Config, addr string) {
 		for _, v := range vars {
 			lines = append(lines, fmt.Sprintf("  env.%s (%s)\tEnvironment Variable", v.Name, describeVar(v.Value)))
 		}
-		for _, kv := range cfg.KVNamespaces {
-			lines = append(lines, fmt.Sprintf("  env.%s (%s)\tKV Namespace", kv.Binding, kv.ID))
+		for _, b := range cfg.KVNamespaces {
+			id := b.PreviewID
+			if id == "" {
+				id = b.ID
+			}
+			lines = append(lines, fmt.Sprintf("  env.%s (%s)\tKV Namespace", b.Binding, id))
 		}
 		for _, do := range cfg.DurableObjects {
 			lines = append(lines, fmt.Sprintf("  env.%s (%s)\tDurable Object", do.Name, do.ClassName))

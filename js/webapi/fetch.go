@@ -331,3 +331,33 @@ func (c *cancelOnClose) Close() error {
 	c.cancel()
 	return err
 }
+
+// NewReadableStream exposes r to script as a byte ReadableStream. Loop only.
+func (f *Fetch) NewReadableStream(r io.ReadCloser) goja.Value {
+	return f.api.streamFromReader(r)
+}
+
+// IsReadableStream reports whether v is a script ReadableStream. Loop only.
+func (f *Fetch) IsReadableStream(v goja.Value) bool {
+	return f.api.is("isReadableStream", v)
+}
+
+// ReadAll reads a script ReadableStream of bytes to its end; done runs on
+// the loop with the bytes or the stream's error. Loop only.
+func (f *Fetch) ReadAll(stream goja.Value, done func(data []byte, err error)) {
+	api := f.api
+	vm := api.vm
+	all := api.callHook("readAll", stream).ToObject(vm)
+	then, _ := goja.AssertFunction(all.Get("then"))
+	_, err := then(all, vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		data, _ := BytesOf(vm, c.Argument(0))
+		done(data, nil)
+		return goja.Undefined()
+	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		done(nil, &ThrownError{Value: c.Argument(0)})
+		return goja.Undefined()
+	}))
+	if err != nil {
+		done(nil, err)
+	}
+}
