@@ -58,6 +58,7 @@ type Runtime struct {
 	current    *Invocation
 	rejections []*goja.Promise
 	deathNote  error // set by Poison during a job
+	turnEnd    []func()
 }
 
 type job struct {
@@ -218,6 +219,13 @@ func (rt *Runtime) Hold() func(fn func()) bool {
 	}
 }
 
+// AtTurnEnd runs fn when the current job (turn) ends, after its microtasks
+// have drained: the point where a Durable Object's coalesced writes commit.
+// Loop only.
+func (rt *Runtime) AtTurnEnd(fn func()) {
+	rt.turnEnd = append(rt.turnEnd, fn)
+}
+
 // Pending is the number of Holds not yet finished.
 func (rt *Runtime) Pending() int64 { return rt.holds.Load() }
 
@@ -321,6 +329,7 @@ func (rt *Runtime) run(j job) (death error) {
 		}
 		timer.Stop()
 		rt.current = nil
+		rt.turnEnd = nil
 		if j.inv != nil {
 			j.inv.used += time.Since(start)
 		}
@@ -335,6 +344,15 @@ func (rt *Runtime) run(j job) (death error) {
 		}
 	}()
 	j.fn()
+	// Turn-end work may itself queue microtasks (resolving promises); they
+	// drain when each callback's entry into the VM returns.
+	for len(rt.turnEnd) > 0 && rt.deathNote == nil && !fired.Load() {
+		fns := rt.turnEnd
+		rt.turnEnd = nil
+		for _, fn := range fns {
+			fn()
+		}
+	}
 	return nil
 }
 

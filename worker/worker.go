@@ -52,6 +52,11 @@ type Spec struct {
 	// KVNamespaces are bound into env from KV.
 	KVNamespaces []KVBinding
 	KV           KVStore
+	// DurableObjects are bound into env; Classes are the Durable Object
+	// classes this Worker exports. Both need Registry.
+	DurableObjects []DOBinding
+	Classes        []DOClass
+	Registry       *Registry
 	// CPULimit per invocation; 0 means js.DefaultCPULimit.
 	CPULimit time.Duration
 	// Runtimes is the pool size; 0 means one per CPU.
@@ -88,6 +93,8 @@ type instance struct {
 	fetch   goja.Callable // module syntax: default.fetch (bound to default)
 	entry   goja.Value    // module syntax: a class-based default export
 	execCtx *webapi.Class // ExecutionContext, the handler's ctx
+	w       *Worker
+	do      *doAPI // Durable Object classes, made on first use
 }
 
 // defineExecutionContext is the class of the ctx argument: its methods are
@@ -150,14 +157,27 @@ func New(ctx context.Context, spec Spec) (*Worker, error) {
 		return nil, err
 	}
 	w.pool = pool
+	if len(spec.Classes) > 0 {
+		if spec.Registry == nil {
+			pool.Close()
+			return nil, errors.New("the Worker exports Durable Object classes but no registry is configured")
+		}
+		spec.Registry.serve(w)
+	}
 	return w, nil
 }
 
 // Name is the Worker's name.
 func (w *Worker) Name() string { return w.spec.Name }
 
-// Close stops the Worker's runtimes; requests in flight fail.
-func (w *Worker) Close() { w.pool.Close() }
+// Close stops the Worker's runtimes; requests in flight fail. Its Durable
+// Objects leave memory (their storage stays).
+func (w *Worker) Close() {
+	if w.spec.Registry != nil && len(w.spec.Classes) > 0 {
+		w.spec.Registry.release(w)
+	}
+	w.pool.Close()
+}
 
 type loopAdapter struct {
 	rt  *js.Runtime
@@ -194,7 +214,7 @@ func (w *Worker) consoleSink() func(slog.Level, string) {
 // newRuntime is the pool's factory: a runtime with the Worker loaded.
 func (w *Worker) newRuntime(ctx context.Context) (*js.Runtime, error) {
 	rt := js.NewRuntime(js.Options{Logger: w.log, SetupLimit: w.spec.CPULimit})
-	inst := &instance{rt: rt, log: w.log}
+	inst := &instance{rt: rt, log: w.log, w: w}
 	rt.Host = inst
 	err := rt.Do(ctx, func(vm *goja.Runtime) error {
 		return w.setup(vm, inst)
@@ -224,6 +244,9 @@ func (w *Worker) setup(vm *goja.Runtime, inst *instance) error {
 	}
 	inst.env = env
 	if err := w.kvBindings(inst, env); err != nil {
+		return err
+	}
+	if err := w.doBindings(inst, env); err != nil {
 		return err
 	}
 

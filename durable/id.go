@@ -1,0 +1,82 @@
+package durable
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+)
+
+// Errors of idFromString, with workerd's texts.
+var (
+	ErrIDFormat       = errors.New("Invalid Durable Object ID: must be 64 hex digits")
+	ErrIDForNamespace = errors.New("Durable Object ID is not valid for this namespace.")
+)
+
+// MaxNameBytes is the longest name kept as an ID's name (longer names still
+// make IDs, but ctx.id.name is undefined for them).
+const MaxNameBytes = 1024
+
+// ID is a Durable Object ID: 16 bytes (random, or derived from a name) and
+// 16 bytes of MAC keyed by the namespace, shown as 64 hex digits.
+type ID [32]byte
+
+// String is the 64-hex-digit form.
+func (id ID) String() string { return hex.EncodeToString(id[:]) }
+
+// IDSpace derives and checks IDs for one namespace. Its key is SHA-256 of
+// the namespace's unique key, as workerd derives it (for `wrangler dev` that
+// unique key is "<script>-<class>").
+type IDSpace struct {
+	key [32]byte
+}
+
+// NewIDSpace returns the ID space of uniqueKey.
+func NewIDSpace(uniqueKey string) IDSpace {
+	return IDSpace{key: sha256.Sum256([]byte(uniqueKey))}
+}
+
+func (s IDSpace) mac(data []byte) []byte {
+	m := hmac.New(sha256.New, s.key[:])
+	m.Write(data)
+	return m.Sum(nil)
+}
+
+func (s IDSpace) seal(body []byte) ID {
+	var id ID
+	copy(id[:16], body)
+	copy(id[16:], s.mac(id[:16])[:16])
+	return id
+}
+
+// FromName is idFromName: deterministic for the namespace.
+func (s IDSpace) FromName(name string) ID {
+	return s.seal(s.mac([]byte(name))[:16])
+}
+
+// Unique is newUniqueId.
+func (s IDSpace) Unique() ID {
+	var body [16]byte
+	if _, err := rand.Read(body[:]); err != nil {
+		// crypto/rand does not fail on supported platforms.
+		panic(err)
+	}
+	return s.seal(body[:])
+}
+
+// Parse is idFromString: it rejects strings that are not 64 hex digits and
+// IDs whose MAC is not this namespace's.
+func (s IDSpace) Parse(str string) (ID, error) {
+	var id ID
+	if len(str) != 64 {
+		return id, ErrIDFormat
+	}
+	if _, err := hex.Decode(id[:], []byte(str)); err != nil {
+		return id, ErrIDFormat
+	}
+	if !hmac.Equal(id[16:], s.mac(id[:16])[:16]) {
+		return id, ErrIDForNamespace
+	}
+	return id, nil
+}

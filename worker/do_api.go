@@ -1,0 +1,650 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/kiln-dev/kiln/durable"
+	"github.com/kiln-dev/kiln/js"
+	"github.com/kiln-dev/kiln/js/structuredclone"
+	"github.com/kiln-dev/kiln/js/webapi"
+)
+
+// doAPI holds the Durable Object classes of one runtime.
+type doAPI struct {
+	inst      *instance
+	namespace *webapi.Class
+	idClass   *webapi.Class
+	stateCls  *webapi.Class
+	storage   *webapi.Class
+}
+
+func (inst *instance) doAPI() *doAPI {
+	if inst.do == nil {
+		inst.do = defineDurableObjects(inst)
+	}
+	return inst.do
+}
+
+// doNamespace is the Go side of env.MY_DO.
+type doNamespace struct {
+	reg          *Registry
+	binding      DOBinding
+	script       string // the script defining the class
+	jurisdiction string
+}
+
+// doID is the Go side of a DurableObjectId.
+type doID struct {
+	id      durable.ID
+	name    string
+	hasName bool
+	class   *doClass
+}
+
+func defineDurableObjects(inst *instance) *doAPI {
+	vm := inst.rt.VM()
+	a := &doAPI{inst: inst}
+
+	a.idClass = webapi.DefineClass(vm, "DurableObjectId", nil, nil)
+	idOf := func(v goja.Value) *doID { return webapi.MustImpl[*doID](vm, v) }
+	a.idClass.Method("toString", 0, func(c goja.FunctionCall) goja.Value { return vm.ToValue(idOf(c.This).id.String()) })
+	a.idClass.Method("equals", 1, func(c goja.FunctionCall) goja.Value {
+		other, ok := webapi.Impl[*doID](c.Argument(0))
+		return vm.ToValue(ok && other.id == idOf(c.This).id)
+	})
+	a.idClass.Getter("name", func(v goja.Value) goja.Value {
+		if id := idOf(v); id.hasName {
+			return vm.ToValue(id.name)
+		}
+		return goja.Undefined()
+	})
+	a.idClass.Getter("jurisdiction", func(goja.Value) goja.Value { return goja.Undefined() })
+
+	a.namespace = webapi.DefineClass(vm, "DurableObjectNamespace", nil, nil)
+	nsOf := func(v goja.Value) *doNamespace { return webapi.MustImpl[*doNamespace](vm, v) }
+	a.namespace.Method("idFromName", 1, func(c goja.FunctionCall) goja.Value {
+		ns := nsOf(c.This)
+		return a.newID(ns, ns.class().ids.FromName(c.Argument(0).String()), c.Argument(0).String(), true)
+	})
+	a.namespace.Method("newUniqueId", 1, func(c goja.FunctionCall) goja.Value {
+		ns := nsOf(c.This)
+		return a.newID(ns, ns.class().ids.Unique(), "", false)
+	})
+	a.namespace.Method("idFromString", 1, func(c goja.FunctionCall) goja.Value {
+		ns := nsOf(c.This)
+		id, err := ns.class().ids.Parse(c.Argument(0).String())
+		if err != nil {
+			webapi.ThrowTypeError(vm, "%s", err.Error())
+		}
+		return a.newID(ns, id, "", false)
+	})
+	a.namespace.Method("get", 2, func(c goja.FunctionCall) goja.Value {
+		ns := nsOf(c.This)
+		id, ok := webapi.Impl[*doID](c.Argument(0))
+		if !ok {
+			webapi.ThrowTypeError(vm, "Failed to execute 'get' on 'DurableObjectNamespace': parameter 1 is not of type 'DurableObjectId'.")
+		}
+		if id.class != ns.class() {
+			webapi.ThrowTypeError(vm, "%s", durable.ErrIDForNamespace.Error())
+		}
+		return a.newStub(id)
+	})
+	a.namespace.Method("getByName", 2, func(c goja.FunctionCall) goja.Value {
+		ns := nsOf(c.This)
+		name := c.Argument(0).String()
+		id := a.newID(ns, ns.class().ids.FromName(name), name, true)
+		return a.newStub(webapi.MustImpl[*doID](vm, id))
+	})
+	a.namespace.Method("jurisdiction", 1, func(c goja.FunctionCall) goja.Value {
+		ns := *nsOf(c.This)
+		ns.jurisdiction = c.Argument(0).String()
+		return a.namespace.New(&ns)
+	})
+
+	a.stateCls = webapi.DefineClass(vm, "DurableObjectState", nil, nil)
+	a.defineState()
+	a.defineStorage()
+	return a
+}
+
+func (ns *doNamespace) class() *doClass {
+	return ns.reg.class(ns.script, ns.binding.ClassName)
+}
+
+func (a *doAPI) newID(ns *doNamespace, id durable.ID, name string, named bool) goja.Value {
+	d := &doID{id: id, class: ns.class()}
+	if named && len(name) <= durable.MaxNameBytes {
+		d.name, d.hasName = name, true
+	}
+	return a.idClass.New(d)
+}
+
+// stub is a DurableObjectStub: fetch, id, name, and any other property is
+// an RPC method (callable) or property read (awaitable).
+type stub struct {
+	a   *doAPI
+	id  *doID
+	mu  sync.Mutex
+	gen uint64 // the object generation this stub reached first
+	fns map[string]goja.Value
+}
+
+func (a *doAPI) newStub(id *doID) goja.Value {
+	s := &stub{a: a, id: id, fns: map[string]goja.Value{}}
+	return a.inst.rt.VM().NewDynamicObject(s)
+}
+
+func (s *stub) Get(key string) goja.Value {
+	vm := s.a.inst.rt.VM()
+	switch key {
+	case "id":
+		return s.a.idClass.New(s.id)
+	case "name":
+		if s.id.hasName {
+			return vm.ToValue(s.id.name)
+		}
+		return goja.Undefined()
+	case "then", "constructor", "toJSON", "valueOf", "toString", "inspect", "asymmetricMatch", "$$typeof":
+		// Not thenable, and not mistaken for a remote method by the
+		// language's own protocols (await, JSON, printing).
+		return nil
+	}
+	if f, ok := s.fns[key]; ok {
+		return f
+	}
+	var f goja.Value
+	if key == "fetch" {
+		f = vm.ToValue(s.fetch)
+	} else {
+		f = s.method(key)
+	}
+	s.fns[key] = f
+	return f
+}
+
+func (s *stub) Set(string, goja.Value) bool { return false }
+func (s *stub) Has(key string) bool         { return key == "id" || key == "fetch" }
+func (s *stub) Delete(string) bool          { return false }
+func (s *stub) Keys() []string              { return nil }
+
+// call sends an event to the object and settles the returned promise on
+// the caller's loop with convert's result.
+func (s *stub) call(run func(l *objectLive, reply func(func() goja.Value), fail func(error), done func())) goja.Value {
+	inst := s.a.inst
+	vm := inst.rt.VM()
+	p, resolve, reject := vm.NewPromise()
+	finish := inst.rt.Hold()
+	if err := countOp(inst.rt); err != nil {
+		finish(nil)
+		_ = reject(newError(vm, err.Error()))
+		return vm.ToValue(p)
+	}
+	obj := s.id.class.object(s.id.id)
+	if s.id.hasName {
+		obj.mu.Lock()
+		obj.name = s.id.name
+		obj.mu.Unlock()
+	}
+	var once sync.Once
+	settle := func(fn func()) {
+		once.Do(func() {
+			finish(func() {
+				fn()
+			})
+		})
+	}
+	ev := &doEvent{}
+	ev.onFail = func(err error) {
+		settle(func() {
+			if e := reject(s.a.remoteError(err)); e != nil {
+				inst.rt.Check(e)
+			}
+		})
+	}
+	ev.run = func(l *objectLive, done func()) {
+		run(l, func(value func() goja.Value) {
+			settle(func() {
+				var v goja.Value
+				if thrown := catch(func() { v = value() }); thrown != nil {
+					_ = reject(thrown)
+					return
+				}
+				if e := resolve(v); e != nil {
+					inst.rt.Check(e)
+				}
+			})
+		}, ev.fail, done)
+	}
+	s.mu.Lock()
+	ev.stubGen = s.gen
+	s.mu.Unlock()
+	gen, err := obj.send(ev)
+	if err != nil {
+		ev.fail(err)
+		return vm.ToValue(p)
+	}
+	s.mu.Lock()
+	if s.gen == 0 {
+		s.gen = gen
+	}
+	s.mu.Unlock()
+	return vm.ToValue(p)
+}
+
+// fetch is stub.fetch(input, init): Fetch semantics, delivered to the
+// object's fetch handler.
+func (s *stub) fetch(c goja.FunctionCall) goja.Value {
+	inst := s.a.inst
+	vm := inst.rt.VM()
+	var method, url string
+	var header http.Header
+	var body io.ReadCloser
+	if thrown := catch(func() {
+		method, url, header, body = inst.apis.Fetch.RequestParts(c.Argument(0), c.Argument(1))
+	}); thrown != nil {
+		p, _, reject := vm.NewPromise()
+		_ = reject(thrown)
+		return vm.ToValue(p)
+	}
+	return s.call(func(l *objectLive, reply func(func() goja.Value), fail func(error), done func()) {
+		lvm := l.rt.VM()
+		req := l.inst.apis.Fetch.NewRequest(webapi.IncomingRequest{Method: method, URL: url, Header: header, Body: body})
+		handler, ok := goja.AssertFunction(l.jsObj.Get("fetch"))
+		if !ok {
+			fail(errors.New("Handler does not export a fetch() function."))
+			done()
+			return
+		}
+		v, err := handler(l.jsObj, req)
+		if err != nil {
+			fail(l.objectError(err))
+			done()
+			return
+		}
+		l.inst.w.await(l.inst, v, func(val goja.Value, err error) {
+			if err != nil {
+				fail(l.objectError(err))
+				done()
+				return
+			}
+			resp, ok := l.inst.apis.Fetch.ResponseOf(val)
+			if !ok {
+				fail(errors.New("TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'"))
+				done()
+				return
+			}
+			_ = lvm
+			l.release(func() {
+				reply(func() goja.Value { return inst.apis.Fetch.NewResponse(resp, true) })
+			}, fail, done)
+		})
+	})
+}
+
+// reservedMethods cannot be called over RPC (spec/platform.md §2a).
+var reservedMethods = map[string]bool{
+	"constructor": true, "fetch": true, "alarm": true, "webSocketMessage": true,
+	"webSocketClose": true, "webSocketError": true, "dup": true, "connect": true,
+}
+
+// method returns the callable for stub.<name>(...): an RPC call. Awaiting
+// it without calling (it has a then) reads the property remotely.
+func (s *stub) method(name string) goja.Value {
+	inst := s.a.inst
+	vm := inst.rt.VM()
+	fn := vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		args := vm.NewArray()
+		for i, a := range c.Arguments {
+			_ = args.Set(fmt.Sprint(i), a)
+		}
+		data, err := structuredclone.Serialize(vm, args, structuredclone.Options{})
+		if err != nil {
+			p, _, reject := vm.NewPromise()
+			_ = reject(cloneErrorValue(vm, err))
+			return vm.ToValue(p)
+		}
+		return s.call(func(l *objectLive, reply func(func() goja.Value), fail func(error), done func()) {
+			l.invoke(name, data, false, reply, fail, done, inst)
+		})
+	}).(*goja.Object)
+	then := vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		p := s.call(func(l *objectLive, reply func(func() goja.Value), fail func(error), done func()) {
+			l.invoke(name, nil, true, reply, fail, done, inst)
+		})
+		thenFn, _ := goja.AssertFunction(p.ToObject(vm).Get("then"))
+		r, err := thenFn(p, c.Argument(0), c.Argument(1))
+		if err != nil {
+			panic(err)
+		}
+		return r
+	})
+	_ = fn.Set("then", then)
+	return fn
+}
+
+// invoke runs on the object's loop: method call (args) or property read.
+func (l *objectLive) invoke(name string, args []byte, read bool, reply func(func() goja.Value), fail func(error), done func(), caller *instance) {
+	vm := l.rt.VM()
+	finishWith := func(v goja.Value) {
+		data, err := structuredclone.Serialize(vm, v, structuredclone.Options{})
+		if err != nil {
+			fail(l.objectError(err))
+			done()
+			return
+		}
+		l.release(func() {
+			reply(func() goja.Value {
+				out, err := structuredclone.Deserialize(caller.rt.VM(), data)
+				if err != nil {
+					panic(caller.rt.VM().NewGoError(err))
+				}
+				return out
+			})
+		}, fail, done)
+	}
+	if reservedMethods[name] {
+		fail(&rpcError{name: "TypeError", message: fmt.Sprintf("'%s' is a reserved method and cannot be called over RPC.", name)})
+		done()
+		return
+	}
+	member := l.jsObj.Get(name)
+	if read {
+		if member == nil || goja.IsUndefined(member) {
+			finishWith(goja.Undefined())
+			return
+		}
+		finishWith(member)
+		return
+	}
+	fnObj, ok := member.(*goja.Object)
+	callable, isFn := goja.AssertFunction(member)
+	if member == nil || goja.IsUndefined(member) || (ok && ownedByBase(vm, l.jsObj, name)) {
+		fail(&rpcError{name: "TypeError", message: fmt.Sprintf("The RPC receiver does not implement the method \"%s\".", name)})
+		done()
+		return
+	}
+	if !isFn {
+		fail(&rpcError{name: "TypeError", message: fmt.Sprintf("\"%s\" is not a function.", name)})
+		done()
+		return
+	}
+	_ = fnObj
+	argv, err := structuredclone.Deserialize(vm, args)
+	if err != nil {
+		fail(err)
+		done()
+		return
+	}
+	arr := argv.ToObject(vm)
+	n := arr.Get("length").ToInteger()
+	callArgs := make([]goja.Value, n)
+	for i := range callArgs {
+		callArgs[i] = arr.Get(fmt.Sprint(i))
+	}
+	v, err := callable(l.jsObj, callArgs...)
+	if err != nil {
+		fail(l.objectError(err))
+		done()
+		return
+	}
+	l.inst.w.await(l.inst, v, func(val goja.Value, err error) {
+		if err != nil {
+			fail(l.objectError(err))
+			done()
+			return
+		}
+		finishWith(val)
+	})
+}
+
+// ownedByBase reports whether obj's member name comes from Object.prototype
+// or the DurableObject base class rather than the user's class: such members
+// are not RPC methods (toString, hasOwnProperty, ...).
+func ownedByBase(vm *goja.Runtime, obj *goja.Object, name string) bool {
+	for p := obj; p != nil; p = p.Prototype() {
+		if !hasOwn(p, name) {
+			continue
+		}
+		ctor, _ := p.Get("constructor").(*goja.Object)
+		if ctor == nil {
+			return p == obj && false
+		}
+		cn := ctor.Get("name")
+		if cn != nil && (cn.String() == "Object" || cn.String() == "DurableObject" || cn.String() == "RpcTarget") {
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+func hasOwn(o *goja.Object, name string) bool {
+	for _, k := range o.GetOwnPropertyNames() {
+		if k == name {
+			return true
+		}
+	}
+	return false
+}
+
+// rpcError is an exception raised in an object, carried to the caller.
+type rpcError struct {
+	name, message, stack string
+	reset              bool
+	objectID           string
+}
+
+func (e *rpcError) Error() string { return e.name + ": " + e.message }
+
+// objectError describes an exception of the object's code for its caller.
+func (l *objectLive) objectError(err error) error {
+	var re *rpcError
+	if errors.As(err, &re) {
+		return re
+	}
+	reset := false
+	var gex *goja.Exception
+	if errors.As(err, &gex) {
+		if obj, ok := gex.Value().(*goja.Object); ok && obj != nil {
+			if v := obj.Get("durableObjectReset"); v != nil && v.ToBoolean() {
+				reset = true
+			}
+		}
+	}
+	e := js.AsError(err)
+	var ex *js.Exception
+	if errors.As(e, &ex) {
+		name, msg, _ := strings.Cut(ex.Value, ": ")
+		if msg == "" && !strings.Contains(ex.Value, ": ") {
+			name, msg = "Error", ex.Value
+		}
+		name = strings.TrimPrefix(name, "Uncaught ")
+		return &rpcError{name: name, message: msg, stack: ex.Stack, objectID: l.o.id.String(), reset: reset}
+	}
+	return &rpcError{name: "Error", message: e.Error(), objectID: l.o.id.String()}
+}
+
+// remoteError converts a failure of an object call into the caller's
+// exception: same class and message, remote = true, durableObjectId set.
+func (a *doAPI) remoteError(err error) goja.Value {
+	vm := a.inst.rt.VM()
+	name, msg, objectID, reset := "Error", err.Error(), "", false
+	var re *rpcError
+	if errors.As(err, &re) {
+		name, msg, objectID, reset = re.name, re.message, re.objectID, re.reset
+	}
+	var abort *abortError
+	if errors.As(err, &abort) {
+		msg, reset = abort.reason, true
+	}
+	ctor, ok := goja.AssertConstructor(vm.Get(name))
+	if !ok {
+		ctor, _ = goja.AssertConstructor(vm.Get("Error"))
+	}
+	e, cerr := ctor(nil, vm.ToValue(msg))
+	if cerr != nil {
+		return vm.ToValue(msg)
+	}
+	_ = e.Set("remote", true)
+	if objectID != "" {
+		_ = e.Set("durableObjectId", objectID)
+	}
+	if reset {
+		_ = e.Set("durableObjectReset", true)
+	}
+	return e
+}
+
+func cloneErrorValue(vm *goja.Runtime, err error) goja.Value {
+	var dce *structuredclone.DataCloneError
+	if errors.As(err, &dce) {
+		return webapi.NewDOMException(vm, dce.Message, "DataCloneError")
+	}
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		return ex.Value()
+	}
+	return vm.NewGoError(err)
+}
+
+// countOp counts a platform operation of the running invocation.
+func countOp(rt *js.Runtime) error {
+	inv := rt.Current()
+	if inv == nil {
+		return nil
+	}
+	inv.Ops++
+	if inv.Ops > maxOpsPerInvocation {
+		return errors.New(errTooManyOps)
+	}
+	return nil
+}
+
+// abortError is the failure of an object that called ctx.abort(reason).
+type abortError struct{ reason string }
+
+func (e *abortError) Error() string { return e.reason }
+
+// maxCriticalSectionDepth bounds nested blockConcurrencyWhile calls (case 147).
+const maxCriticalSectionDepth = 64
+
+// blockConcurrencyTimeout resets an object whose critical section runs too
+// long.
+const blockConcurrencyTimeout = 30 * time.Second
+
+func (a *doAPI) newState(l *objectLive) *goja.Object {
+	return a.stateCls.New(l)
+}
+
+func (a *doAPI) defineState() {
+	vm := a.inst.rt.VM()
+	c := a.stateCls
+	liveOf := func(v goja.Value) *objectLive { return webapi.MustImpl[*objectLive](vm, v) }
+	c.Getter("id", func(v goja.Value) goja.Value {
+		l := liveOf(v)
+		l.o.mu.Lock()
+		name := l.o.name
+		l.o.mu.Unlock()
+		return a.idClass.New(&doID{id: l.o.id, name: name, hasName: name != "", class: l.o.class})
+	})
+	c.Getter("storage", func(v goja.Value) goja.Value { return liveOf(v).storageObject() })
+	c.Getter("props", func(goja.Value) goja.Value { return vm.NewObject() })
+	c.Method("waitUntil", 1, func(call goja.FunctionCall) goja.Value {
+		l := liveOf(call.This)
+		l.active++
+		a.inst.w.await(a.inst, call.Argument(0), func(goja.Value, error) {
+			l.active--
+			l.maybeIdle()
+		})
+		return goja.Undefined()
+	})
+	c.Method("blockConcurrencyWhile", 1, func(call goja.FunctionCall) goja.Value {
+		l := liveOf(call.This)
+		fn, ok := goja.AssertFunction(call.Argument(0))
+		if !ok {
+			webapi.ThrowTypeError(vm, "Failed to execute 'blockConcurrencyWhile' on 'DurableObjectState': parameter 1 is not of type 'Function'.")
+		}
+		if l.input.Depth() >= maxCriticalSectionDepth {
+			panic(newError(vm, "blockConcurrencyWhile() calls are nested too deeply."))
+		}
+		p, resolve, reject := vm.NewPromise()
+		l.input.Lock()
+		l.holdsBCW++
+		gen := l.gen
+		var timer *time.Timer
+		ended := false
+		end := func() bool {
+			if ended {
+				return false
+			}
+			ended = true
+			if timer != nil {
+				timer.Stop()
+			}
+			l.holdsBCW--
+			return true
+		}
+		timer = time.AfterFunc(blockConcurrencyTimeout, func() {
+			l.rt.Submit(nil, func() {
+				if end() {
+					err := errors.New("A call to blockConcurrencyWhile() in a Durable Object waited for too long. The call was canceled and the Durable Object was reset.")
+					_ = reject(newError(vm, err.Error()))
+					l.o.reset(err, true)
+				}
+			})
+		})
+		v, err := fn(goja.Undefined())
+		if err != nil {
+			end()
+			_ = reject(js.AsError(err))
+			if ex, ok := err.(*goja.Exception); ok {
+				_ = reject(ex.Value())
+			}
+			l.o.reset(l.objectError(err), true)
+			return vm.ToValue(p)
+		}
+		a.inst.w.await(a.inst, v, func(val goja.Value, err error) {
+			if !end() || l.gen != gen {
+				return
+			}
+			if err != nil {
+				_ = reject(a.remoteErrorLocal(err))
+				l.o.reset(l.objectError(err), true)
+				return
+			}
+			_ = resolve(val)
+			l.input.Unlock()
+		})
+		return vm.ToValue(p)
+	})
+	c.Method("abort", 1, func(call goja.FunctionCall) goja.Value {
+		l := liveOf(call.This)
+		reason := "Application called abort() to reset Durable Object."
+		if r := call.Argument(0); !goja.IsUndefined(r) {
+			reason = r.String()
+		}
+		err := &abortError{reason: reason}
+		l.o.reset(err, true)
+		e := newError(vm, reason)
+		_ = e.ToObject(vm).Set("durableObjectReset", true)
+		panic(e)
+	})
+}
+
+// remoteErrorLocal turns an error from the object's own code back into the
+// value that was thrown.
+func (a *doAPI) remoteErrorLocal(err error) goja.Value {
+	var ex *js.Exception
+	if errors.As(err, &ex) {
+		return newError(a.inst.rt.VM(), ex.Value)
+	}
+	return newError(a.inst.rt.VM(), err.Error())
+}
+

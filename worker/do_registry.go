@@ -1,0 +1,203 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/kiln-dev/kiln/durable"
+	"github.com/kiln-dev/kiln/js"
+)
+
+// DOBinding binds a Durable Object namespace into env.
+type DOBinding struct {
+	Name      string
+	ClassName string
+	// ScriptName is the Worker that defines the class; "" means this one.
+	ScriptName string
+}
+
+// DOClass is a Durable Object class this Worker exports (declared by
+// migrations).
+type DOClass struct {
+	Name string
+	// SQL marks a SQLite-backed class (new_sqlite_classes); others are
+	// KV-backed (new_classes), without the SQL API and with the KV limits.
+	SQL bool
+}
+
+// Registry is the process's Durable Object namespaces, so that a binding
+// with script_name reaches a class another Worker of the same kiln defines,
+// and so that a reloaded Worker takes over the objects of its classes.
+type Registry struct {
+	// Dir holds object storage: <Dir>/<unique key>/<id>.sqlite.
+	Dir string
+	// IdleTimeout is how long an object stays in memory without events.
+	IdleTimeout time.Duration
+
+	mu      sync.Mutex
+	classes map[string]*doClass // by unique key
+}
+
+// NewRegistry returns a registry storing objects under dir.
+func NewRegistry(dir string, idle time.Duration) *Registry {
+	if idle <= 0 {
+		idle = 70 * time.Second
+	}
+	return &Registry{Dir: dir, IdleTimeout: idle, classes: map[string]*doClass{}}
+}
+
+// uniqueKey names a class's namespace, as wrangler dev does: the IDs of
+// the namespace derive from it.
+func uniqueKey(script, class string) string { return script + "-" + class }
+
+// ErrNoClass is the error of a binding whose class no Worker serves.
+var ErrNoClass = errors.New("no Worker serves this Durable Object class")
+
+// doClass is one Durable Object namespace: a class of one Worker.
+type doClass struct {
+	reg    *Registry
+	key    string
+	name   string
+	script string
+	ids    durable.IDSpace
+	dir    string
+
+	mu      sync.Mutex
+	owner   *Worker // the Worker version serving the class
+	sql     bool
+	objects map[durable.ID]*object
+}
+
+// serve registers w as the server of its classes, replacing a previous
+// version: objects of the old version are reset so that they restart on
+// the new code (their storage stays).
+func (r *Registry) serve(w *Worker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range w.spec.Classes {
+		key := uniqueKey(w.spec.Name, c.Name)
+		cl, ok := r.classes[key]
+		if !ok {
+			cl = &doClass{reg: r, key: key, name: c.Name, script: w.spec.Name, ids: durable.NewIDSpace(key),
+				dir: filepath.Join(r.Dir, key), objects: map[durable.ID]*object{}}
+			r.classes[key] = cl
+		}
+		cl.mu.Lock()
+		old := cl.owner
+		cl.owner = w
+		cl.sql = c.SQL
+		objs := make([]*object, 0, len(cl.objects))
+		for _, o := range cl.objects {
+			objs = append(objs, o)
+		}
+		cl.mu.Unlock()
+		if old != nil && old != w {
+			for _, o := range objs {
+				o.reset(errCodeUpdated, false)
+			}
+		}
+	}
+}
+
+// release forgets w as the server of its classes (the Worker is shutting
+// down) and takes its objects out of memory.
+func (r *Registry) release(w *Worker) {
+	r.mu.Lock()
+	var objs []*object
+	for _, c := range w.spec.Classes {
+		if cl, ok := r.classes[uniqueKey(w.spec.Name, c.Name)]; ok {
+			cl.mu.Lock()
+			if cl.owner == w {
+				cl.owner = nil
+				for _, o := range cl.objects {
+					objs = append(objs, o)
+				}
+			}
+			cl.mu.Unlock()
+		}
+	}
+	r.mu.Unlock()
+	for _, o := range objs {
+		o.reset(errShutdown, false)
+	}
+}
+
+var errShutdown = errors.New("the Worker serving this Durable Object shut down")
+
+// doBindings puts the Worker's Durable Object namespaces into env.
+func (w *Worker) doBindings(inst *instance, env *goja.Object) error {
+	if len(w.spec.DurableObjects) == 0 {
+		return nil
+	}
+	if w.spec.Registry == nil {
+		return errors.New("the Worker binds Durable Object namespaces but no registry is configured")
+	}
+	api := inst.doAPI()
+	for _, b := range w.spec.DurableObjects {
+		script := b.ScriptName
+		if script == "" {
+			script = w.spec.Name
+		}
+		ns := &doNamespace{reg: w.spec.Registry, binding: b, script: script}
+		if err := env.Set(b.Name, api.namespace.New(ns)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// class returns the namespace of script's class, creating its ID space even
+// before a Worker serves it (IDs are pure functions of the key).
+func (r *Registry) class(script, name string) *doClass {
+	key := uniqueKey(script, name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cl, ok := r.classes[key]
+	if !ok {
+		cl = &doClass{reg: r, key: key, name: name, script: script, ids: durable.NewIDSpace(key),
+			dir: filepath.Join(r.Dir, key), objects: map[durable.ID]*object{}}
+		r.classes[key] = cl
+	}
+	return cl
+}
+
+var errCodeUpdated = errors.New("Durable Object reset because its code was updated.")
+
+// object returns the one object of id, creating its record.
+func (cl *doClass) object(id durable.ID) *object {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	o, ok := cl.objects[id]
+	if !ok {
+		o = &object{class: cl, id: id, gen: 1}
+		cl.objects[id] = o
+	}
+	return o
+}
+
+func (cl *doClass) server() (*Worker, bool, error) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.owner == nil {
+		return nil, false, fmt.Errorf("%w: %s of script %q", ErrNoClass, cl.name, cl.script)
+	}
+	return cl.owner, cl.sql, nil
+}
+
+// shard pins an object to one runtime of its Worker's pool.
+func shard(id durable.ID) int {
+	h := fnv.New32a()
+	_, _ = h.Write(id[:])
+	return int(h.Sum32() & 0x7fffffff)
+}
+
+// runtimeFor returns the runtime object o runs on, activating it there.
+func (w *Worker) runtimeFor(ctx context.Context, o *object) (*js.Runtime, error) {
+	return w.pool.At(ctx, shard(o.id))
+}

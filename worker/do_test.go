@@ -1,0 +1,165 @@
+package worker
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// doScript is a module with Durable Object classes and an eval entry point
+// like evalWorker's.
+const doClasses = `
+const { DurableObject } = globalThis[Symbol.for("kiln.host")];
+class Counter extends DurableObject {
+	constructor(ctx, env) {
+		super(ctx, env);
+		this.count = 0;
+		this.made = Math.random();
+	}
+	increment(by = 1) { return this.count += by; }
+	next() { return this.count++; }
+	thisCheck() { return this instanceof Counter; }
+	made_() { return this.made; }
+	async slowAdd(a, b) { await null; return a + b; }
+	fail() { throw new RangeError("ACTOR METHOD THREW"); }
+	nonFunction = 42;
+	whoami() { return [this.ctx.id.toString(), String(this.ctx.id.name), this.ctx.id.constructor.name]; }
+	breakMe(reason) { this.ctx.abort(reason); }
+	async fetch(request) {
+		const url = new URL(request.url);
+		return new Response(request.method + " " + url.pathname + " " + (await request.text()) + " " + this.count, {headers: {"x-from": "object"}});
+	}
+}
+class Gate extends DurableObject {
+	constructor(ctx, env) {
+		super(ctx, env);
+		this.log = [];
+		ctx.blockConcurrencyWhile(async () => {
+			this.log.push(1);
+			await new Promise(r => setTimeout(r, 5));
+			this.log.push(2);
+		});
+	}
+	read() { this.log.push(3); return this.log; }
+}
+`
+
+// evalHandler is evalWorker's default export.
+const evalHandler = `{ async fetch(request, env) {
+	const code = await request.text();
+	try {
+		const value = await (new Function("env", "return (async () => {" + code + "})()"))(env);
+		return new Response(JSON.stringify(value === undefined ? null : value));
+	} catch (e) {
+		return new Response(e.name + ": " + e.message, { status: 500 });
+	}
+} }`
+
+func startDO(t *testing.T, idle time.Duration) (*kvHarness, *Registry) {
+	t.Helper()
+	reg := NewRegistry(t.TempDir(), idle)
+	w, err := New(context.Background(), Spec{
+		Name:     "test",
+		Script:   module(doClasses + "\nreturn { default: " + evalHandler + ", Counter, Gate };"),
+		Runtimes: 2, Registry: reg,
+		Classes:        []DOClass{{Name: "Counter", SQL: true}, {Name: "Gate", SQL: true}},
+		DurableObjects: []DOBinding{{Name: "COUNTER", ClassName: "Counter"}, {Name: "GATE", ClassName: "Gate"}},
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(w)
+	t.Cleanup(func() { srv.Close(); w.Close() })
+	return &kvHarness{url: srv.URL}, reg
+}
+
+func TestDORPC(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	// Case 197.
+	h.expect(t, `const s = env.COUNTER.getByName("a"); return [await s.increment(5), await s.increment(2), await s.increment(8), await s.thisCheck()]`, `[5,7,15,true]`)
+	// The same name reaches the same object, through a new stub.
+	h.expect(t, `return await env.COUNTER.get(env.COUNTER.idFromName("a")).increment(0)`, `15`)
+	// Case 142 and 204: unawaited calls are applied in call order.
+	h.expect(t, `const s = env.COUNTER.getByName("order"); const ps = [s.next(), s.next(), s.next()]; return await Promise.all(ps)`, `[0,1,2]`)
+	h.expect(t, `const s = env.COUNTER.getByName("order2"); await s.increment(9); return await Promise.all([s.increment(6), s.increment(4), s.increment(3)])`, `[15,19,22]`)
+	// Promises in the object resolve before the reply.
+	h.expect(t, `return await env.COUNTER.getByName("x").slowAdd(2, 3)`, `5`)
+	// Property reads are awaitable.
+	h.expect(t, `return await env.COUNTER.getByName("x").nonFunction`, `42`)
+}
+
+func TestDORPCErrors(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	// Case 199.
+	h.expect(t, `const s = env.COUNTER.getByName("e");
+		try { await s.fail(); } catch (e) { return [e.name, e.message, e.remote, e.durableObjectId === s.id.toString(), e instanceof RangeError]; }`,
+		`["RangeError","ACTOR METHOD THREW",true,true,true]`)
+	// Case 200.
+	h.expect(t, `try { await env.COUNTER.getByName("e").alarm(); } catch (e) { return e.message }`, `"'alarm' is a reserved method and cannot be called over RPC."`)
+	h.expect(t, `try { await env.COUNTER.getByName("e").hasOwnProperty("x"); } catch (e) { return e.message }`, `"The RPC receiver does not implement the method \"hasOwnProperty\"."`)
+	h.expect(t, `try { await env.COUNTER.getByName("e").nonFunction(); } catch (e) { return e.message }`, `"\"nonFunction\" is not a function."`)
+	h.expect(t, `try { await env.COUNTER.getByName("e").missing(); } catch (e) { return e.message }`, `"The RPC receiver does not implement the method \"missing\"."`)
+}
+
+func TestDOFetch(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	h.expect(t, `const s = env.COUNTER.getByName("f"); await s.increment(3);
+		const r = await s.fetch("http://do/path", {method: "POST", body: "payload"});
+		return [r.status, await r.text(), r.headers.get("x-from")]`, `[200,"POST /path payload 3","object"]`)
+	h.expect(t, `const r = await env.COUNTER.getByName("f").fetch(new Request("https://any.host/q?x=1")); return await r.text()`, `"GET /q  3"`)
+}
+
+func TestDOIDs(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	// Cases 67, 68, 69, 71, 73.
+	h.expect(t, `const a = env.COUNTER.idFromName("foo"); const b = env.COUNTER.idFromString(a.toString());
+		const u1 = env.COUNTER.newUniqueId(), u2 = env.COUNTER.newUniqueId();
+		return [a.name, b.name === undefined, a.equals(b), b.toString() === a.toString(), u1.equals(u2), /^[0-9a-f]{64}$/.test(u1.toString()),
+			env.COUNTER.idFromName("foo").toString() === a.toString(), env.GATE.idFromName("foo").toString() === a.toString()]`,
+		`["foo",true,true,true,false,true,true,false]`)
+	h.expect(t, `const s = env.COUNTER.getByName("named"); return [s.name, ...(await s.whoami()).slice(1)]`, `["named","named","DurableObjectId"]`)
+	h.expect(t, `const id = env.COUNTER.newUniqueId(); const s = env.COUNTER.get(id); const w = await s.whoami(); return [s.name === undefined, w[0] === id.toString(), w[1]]`,
+		`[true,true,"undefined"]`)
+	// Case 72: long names are not kept.
+	h.expect(t, `const s = env.COUNTER.getByName("a".repeat(1025)); return (await s.whoami())[1]`, `"undefined"`)
+	// Case 65/66 through the binding.
+	h.expect(t, `try { env.COUNTER.idFromString("goodbye") } catch (e) { return e.name + ": " + e.message }`, `"TypeError: Invalid Durable Object ID: must be 64 hex digits"`)
+	h.expect(t, `try { env.COUNTER.idFromString("deadbeef".repeat(8)) } catch (e) { return e.message }`, `"Durable Object ID is not valid for this namespace."`)
+	h.expect(t, `try { env.COUNTER.get(env.GATE.idFromName("x")) } catch (e) { return e.message }`, `"Durable Object ID is not valid for this namespace."`)
+}
+
+func TestDOBlockConcurrencyWhileInConstructor(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	// Case 146: the event waits for the constructor's critical section.
+	h.expect(t, `return await env.GATE.getByName("g").read()`, `[1,2,3]`)
+}
+
+func TestDOAbortBreaksTheStub(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	// Cases 149 and 150.
+	h.expect(t, `const s = env.COUNTER.getByName("ab"); const first = await s.increment(1);
+		let err; try { await s.breakMe("test abort reason"); } catch (e) { err = [e.message, e.durableObjectReset]; }
+		let again; try { await s.increment(1); again = "worked"; } catch (e) { again = e.message; }
+		const fresh = await env.COUNTER.getByName("ab").increment(1);
+		return [first, err, again, fresh]`,
+		`[1,["test abort reason",true],"test abort reason",1]`)
+}
+
+func TestDOEvictionRerunsTheConstructor(t *testing.T) {
+	h, _ := startDO(t, time.Millisecond)
+	first := h.run(t, `return await env.COUNTER.getByName("ev").made_()`)
+	// Each request is a round trip; the idle timer is 1 ms, so within a
+	// bounded number of trips the object has been evicted and rebuilt.
+	for i := 0; ; i++ {
+		if got := h.run(t, `await new Promise(r => setTimeout(r, 2)); return await env.COUNTER.getByName("ev").made_()`); got != first {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("the object was never evicted")
+		}
+	}
+}
