@@ -29,6 +29,17 @@ type DOClass struct {
 	// SQL marks a SQLite-backed class (new_sqlite_classes); others are
 	// KV-backed (new_classes), without the SQL API and with the KV limits.
 	SQL bool
+	// Key is the namespace's unique key, which IDs and storage derive from;
+	// empty means "<script>-<class>". A renamed or transferred class keeps
+	// the key of the class it came from, so its objects and data stay.
+	Key string
+}
+
+func (c DOClass) key(script string) string {
+	if c.Key != "" {
+		return c.Key
+	}
+	return uniqueKey(script, c.Name)
 }
 
 // Registry is the process's Durable Object namespaces, so that a binding
@@ -42,6 +53,7 @@ type Registry struct {
 
 	mu      sync.Mutex
 	classes map[string]*doClass // by unique key
+	aliases map[string]string   // "<script>-<class>" of a renamed class -> its key
 }
 
 // NewRegistry returns a registry storing objects under dir.
@@ -49,7 +61,7 @@ func NewRegistry(dir string, idle time.Duration) *Registry {
 	if idle <= 0 {
 		idle = 70 * time.Second
 	}
-	return &Registry{Dir: dir, IdleTimeout: idle, classes: map[string]*doClass{}}
+	return &Registry{Dir: dir, IdleTimeout: idle, classes: map[string]*doClass{}, aliases: map[string]string{}}
 }
 
 // uniqueKey names a class's namespace, as wrangler dev does: the IDs of
@@ -81,13 +93,17 @@ func (r *Registry) serve(w *Worker) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range w.spec.Classes {
-		key := uniqueKey(w.spec.Name, c.Name)
+		key := c.key(w.spec.Name)
 		cl, ok := r.classes[key]
 		if !ok {
 			cl = &doClass{reg: r, key: key, name: c.Name, script: w.spec.Name, ids: durable.NewIDSpace(key),
 				dir: filepath.Join(r.Dir, key), objects: map[durable.ID]*object{}}
 			r.classes[key] = cl
 		}
+		if key != uniqueKey(w.spec.Name, c.Name) {
+			r.aliases[uniqueKey(w.spec.Name, c.Name)] = key
+		}
+		cl.name = c.Name
 		cl.mu.Lock()
 		old := cl.owner
 		cl.owner = w
@@ -111,7 +127,7 @@ func (r *Registry) release(w *Worker) {
 	r.mu.Lock()
 	var objs []*object
 	for _, c := range w.spec.Classes {
-		if cl, ok := r.classes[uniqueKey(w.spec.Name, c.Name)]; ok {
+		if cl, ok := r.classes[c.key(w.spec.Name)]; ok {
 			cl.mu.Lock()
 			if cl.owner == w {
 				cl.owner = nil
@@ -158,6 +174,9 @@ func (r *Registry) class(script, name string) *doClass {
 	key := uniqueKey(script, name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if alias, ok := r.aliases[key]; ok {
+		key = alias
+	}
 	cl, ok := r.classes[key]
 	if !ok {
 		cl = &doClass{reg: r, key: key, name: name, script: script, ids: durable.NewIDSpace(key),

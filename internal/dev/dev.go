@@ -19,6 +19,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/kiln-dev/kiln/bundle"
 	"github.com/kiln-dev/kiln/config"
+	"github.com/kiln-dev/kiln/durable"
 	"github.com/kiln-dev/kiln/internal/localstate"
 	"github.com/kiln-dev/kiln/js/webapi"
 	"github.com/kiln-dev/kiln/kv"
@@ -44,6 +45,9 @@ type Options struct {
 	Ready func(addr string)
 	// OnBuild, if set, is told the outcome of every rebuild after a change.
 	OnBuild func(err error)
+	// IdleTimeout is how long a Durable Object stays in memory without
+	// events; 0 means the platform's 70 s.
+	IdleTimeout time.Duration
 }
 
 // Server is a running dev session.
@@ -56,6 +60,7 @@ type Server struct {
 	mu      sync.Mutex // serialises rebuilds
 	outMu   sync.Mutex
 	kv      *kvsqlite.Store // opened when a configuration first binds KV
+	objects *worker.Registry
 }
 
 // version is one build of the Worker; err is set when the build failed and
@@ -180,20 +185,30 @@ func (s *Server) build(ctx context.Context) (*config.Config, error) {
 	if s.kv != nil {
 		kvStore = s.kv
 	}
+	classes, doBindings, err := durableObjects(cfg, name)
+	if err != nil {
+		return cfg, err
+	}
+	if (len(classes) > 0 || len(doBindings) > 0) && s.objects == nil {
+		s.objects = worker.NewRegistry(localstate.DOPath(localstate.Dir(cfg.Dir, s.opts.PersistTo)), s.opts.IdleTimeout)
+	}
 	w, err := worker.New(ctx, worker.Spec{
-		KVNamespaces: kvBindings,
-		KV:           kvStore,
-		Name:         name,
-		Script:       res.Code,
-		ScriptName:   bundle.ScriptName,
-		Format:       format,
-		Vars:         vars,
-		CPULimit:     time.Duration(cfg.Limits.CPUMs) * time.Millisecond,
-		Runtimes:     s.opts.Runtimes,
-		Logger:       s.log,
-		Dev:          true,
-		Prelude:      s.prelude,
-		Console:      s.console,
+		KVNamespaces:   kvBindings,
+		KV:             kvStore,
+		Classes:        classes,
+		DurableObjects: doBindings,
+		Registry:       s.objects,
+		Name:           name,
+		Script:         res.Code,
+		ScriptName:     bundle.ScriptName,
+		Format:         format,
+		Vars:           vars,
+		CPULimit:       time.Duration(cfg.Limits.CPUMs) * time.Millisecond,
+		Runtimes:       s.opts.Runtimes,
+		Logger:         s.log,
+		Dev:            true,
+		Prelude:        s.prelude,
+		Console:        s.console,
 	})
 	if err != nil {
 		s.setFailed(err)
@@ -207,6 +222,44 @@ func (s *Server) build(ctx context.Context) (*config.Config, error) {
 		}()
 	}
 	return cfg, nil
+}
+
+// durableObjects lists the Durable Object classes of the Worker (from its
+// migrations, and any class a binding names without script_name, as wrangler
+// dev serves those too) and its namespace bindings.
+func durableObjects(cfg *config.Config, script string) ([]worker.DOClass, []worker.DOBinding, error) {
+	steps := make([]durable.Migration, 0, len(cfg.Migrations))
+	for _, m := range cfg.Migrations {
+		step := durable.Migration{Tag: m.Tag, NewClasses: m.NewClasses, NewSQLiteClasses: m.NewSQLiteClasses, DeletedClasses: m.DeletedClasses}
+		for _, r := range m.RenamedClasses {
+			step.RenamedClasses = append(step.RenamedClasses, durable.Rename{From: r.From, To: r.To})
+		}
+		for _, t := range m.TransferredClasses {
+			step.TransferredClasses = append(step.TransferredClasses, durable.Transfer{From: t.From, FromScript: t.FromScript, To: t.To})
+		}
+		steps = append(steps, step)
+	}
+	st, err := durable.ApplyMigrations(script, steps)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: migrations: %w", cfg.Path, err)
+	}
+	var classes []worker.DOClass
+	for _, c := range st.Classes {
+		classes = append(classes, worker.DOClass{Name: c.Name, SQL: c.SQL, Key: c.Key})
+	}
+	var bindings []worker.DOBinding
+	for _, b := range cfg.DurableObjects {
+		bindings = append(bindings, worker.DOBinding{Name: b.Name, ClassName: b.ClassName, ScriptName: b.ScriptName})
+		if b.ScriptName != "" && b.ScriptName != script {
+			continue
+		}
+		if _, ok := st.Classes[b.ClassName]; !ok {
+			st.Classes[b.ClassName] = durable.Class{Name: b.ClassName}
+			classes = append(classes, worker.DOClass{Name: b.ClassName})
+		}
+	}
+	sort.Slice(classes, func(i, j int) bool { return classes[i].Name < classes[j].Name })
+	return classes, bindings, nil
 }
 
 // bindKV opens the local KV store if the configuration binds namespaces and

@@ -24,3 +24,7 @@ func Dir(projectDir, flag string) string {
 
 // KVPath is the SQLite database of every KV namespace.
 func KVPath(dir string) string { return filepath.Join(dir, "kv.sqlite") }
+
+// DOPath is the directory of Durable Object storage: one directory per
+// namespace, one SQLite file per object.
+func DOPath(dir string) string { return filepath.Join(dir, "do") }

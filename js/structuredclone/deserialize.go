@@ -15,9 +15,28 @@ import (
 // ErrInvalidData or ErrUnsupportedVersion for input it cannot read, and never
 // panics on malformed input. It runs no script of its own, though it calls
 // the runtime's built-in constructors (Map, Date, RegExp, typed arrays, ...)
-// as found on the global object.
+// as found on the global object. Data holding capabilities (written in RPC
+// mode) needs DeserializeWith and a Resolve hook; here it is invalid.
 func Deserialize(vm *goja.Runtime, data []byte) (goja.Value, error) {
-	d := &deserializer{decoder: decoder{data: data}, vm: vm, in: newIntrinsics(vm)}
+	return DeserializeWith(vm, data, DeserializeOptions{})
+}
+
+// DeserializeOptions tunes DeserializeWith. The zero value is Deserialize.
+type DeserializeOptions struct {
+	// Resolve returns the value that stands for capability index of the
+	// given kind, as numbered by the Capture hook of the serializing side
+	// (Options.Capture): typically a proxy function or an RPC stub made by
+	// the caller. It is called once per capability in the data, in stream
+	// order; back-references to a capability get the same value. An error
+	// aborts DeserializeWith and is returned wrapped. Nil: data holding a
+	// capability is invalid (ErrInvalidData).
+	Resolve func(kind CapabilityKind, index uint32) (goja.Value, error)
+}
+
+// DeserializeWith is Deserialize with options: it also reads the capability
+// values of RPC-mode data, through opts.Resolve.
+func DeserializeWith(vm *goja.Runtime, data []byte, opts DeserializeOptions) (goja.Value, error) {
+	d := &deserializer{decoder: decoder{data: data}, vm: vm, in: newIntrinsics(vm), resolve: opts.Resolve}
 	if len(data) < 2 {
 		return nil, fmt.Errorf("%w: %d bytes is too short for a header", ErrInvalidData, len(data))
 	}
@@ -46,8 +65,10 @@ type deserializer struct {
 	decoder
 	vm    *goja.Runtime
 	in    *intrinsics
-	objs  []*goja.Object // by object id; nil while a view's buffer is read
+	objs  []goja.Value // by object id; nil while a view's buffer is read
 	depth int
+
+	resolve func(CapabilityKind, uint32) (goja.Value, error)
 }
 
 // jsErr wraps an error returned by a built-in the decoder called: the data
@@ -57,7 +78,9 @@ func (d *deserializer) jsErr(err error) error {
 	return fmt.Errorf("%w: at offset %d: %w", ErrInvalidData, d.off, err)
 }
 
-func (d *deserializer) register(o *goja.Object) { d.objs = append(d.objs, o) }
+// register gives o the next object id. o is an object, or whatever value
+// Resolve returned for a capability.
+func (d *deserializer) register(o goja.Value) { d.objs = append(d.objs, o) }
 
 // reserve takes the next object id before the object exists (views need
 // their buffer first) and returns a function that fills it in.
@@ -118,6 +141,8 @@ func (d *deserializer) read() (goja.Value, error) {
 			return nil, d.corrupt("reference to unknown object %d", id)
 		}
 		return d.objs[id], nil
+	case tagCapability:
+		return d.readCapability()
 	}
 
 	if d.depth >= MaxDepth {
@@ -215,6 +240,38 @@ func (d *deserializer) read() (goja.Value, error) {
 	}
 	d.off--
 	return nil, d.corrupt("unknown tag 0x%02x", tag)
+}
+
+// readCapability reads the payload of tagCapability and asks the Resolve
+// hook for the value.
+func (d *deserializer) readCapability() (goja.Value, error) {
+	k, err := d.byte()
+	if err != nil {
+		return nil, err
+	}
+	kind := CapabilityKind(k)
+	if kind == 0 || kind > capabilityKindMax {
+		return nil, d.corrupt("unknown capability kind %d", k)
+	}
+	idx, err := d.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	if idx > math.MaxUint32 {
+		return nil, d.corrupt("capability index %d out of range", idx)
+	}
+	if d.resolve == nil {
+		return nil, d.corrupt("%s capability %d, but no Resolve hook was given (RPC data is not storage data)", kind, idx)
+	}
+	v, err := d.resolve(kind, uint32(idx))
+	if err != nil {
+		return nil, fmt.Errorf("structuredclone: resolving %s capability %d: %w", kind, idx, err)
+	}
+	if o, isObj := v.(*goja.Object); v == nil || (isObj && o == nil) {
+		v = goja.Undefined()
+	}
+	d.register(v)
+	return v, nil
 }
 
 func (d *deserializer) readBigInt() (*big.Int, error) {

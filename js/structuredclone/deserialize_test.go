@@ -92,27 +92,61 @@ func TestDeserializeTruncated(t *testing.T) {
 	}
 }
 
-// FuzzDeserialize checks that Deserialize never panics, and that whatever it
-// accepts serializes again and reads back.
+// FuzzDeserialize checks that Deserialize and DeserializeWith never panic,
+// and that whatever they accept serializes again (in plain and RPC mode) and
+// reads back.
 func FuzzDeserialize(f *testing.F) {
 	for _, b := range seedCorpus(f) {
 		f.Add(b)
 	}
+	for _, b := range rpcSeedCorpus(f) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		vm := goja.New()
-		v, err := Deserialize(vm, data)
-		if err != nil {
-			if !errors.Is(err, ErrInvalidData) && !errors.Is(err, ErrUnsupportedVersion) && !errors.Is(err, ErrTooDeep) {
-				t.Fatalf("unexpected error class: %v", err)
+		if v, ok := fuzzRead(t, vm, data, DeserializeOptions{}); ok {
+			again, err := Serialize(vm, v, Options{})
+			if err != nil {
+				t.Fatalf("re-serializing an accepted value: %v", err)
 			}
+			if _, err := Deserialize(vm, again); err != nil {
+				t.Fatalf("reading back a re-serialized value: %v", err)
+			}
+		}
+
+		// RPC: capabilities resolve to Go functions and host objects, which
+		// an RPC-mode Serialize captures again.
+		resolve := DeserializeOptions{Resolve: func(kind CapabilityKind, index uint32) (goja.Value, error) {
+			if kind == CapabilityFunction {
+				return vm.ToValue(func(goja.FunctionCall) goja.Value { return vm.ToValue(index) }), nil
+			}
+			return vm.NewDynamicObject(goHost{}), nil
+		}}
+		v, ok := fuzzRead(t, vm, data, resolve)
+		if !ok {
 			return
 		}
-		again, err := Serialize(vm, v, Options{})
+		n := uint32(0)
+		again, err := Serialize(vm, v, Options{RPC: true, Capture: func(*goja.Object, CapabilityKind) (uint32, error) {
+			n++
+			return n, nil
+		}})
 		if err != nil {
-			t.Fatalf("re-serializing an accepted value: %v", err)
+			t.Fatalf("re-serializing an accepted value in RPC mode: %v", err)
 		}
-		if _, err := Deserialize(vm, again); err != nil {
-			t.Fatalf("reading back a re-serialized value: %v", err)
+		if _, err := DeserializeWith(vm, again, resolve); err != nil {
+			t.Fatalf("reading back a value re-serialized in RPC mode: %v", err)
 		}
 	})
+}
+
+func fuzzRead(t *testing.T, vm *goja.Runtime, data []byte, opts DeserializeOptions) (goja.Value, bool) {
+	v, err := DeserializeWith(vm, data, opts)
+	if err != nil {
+		if !errors.Is(err, ErrInvalidData) && !errors.Is(err, ErrUnsupportedVersion) && !errors.Is(err, ErrTooDeep) {
+			t.Fatalf("unexpected error class: %v", err)
+		}
+		return nil, false
+	}
+	return v, true
 }

@@ -16,6 +16,13 @@
 // so shared references and cycles survive. Everything else fails with a
 // *DataCloneError carrying V8's (or workerd's) message text.
 //
+// With Options.RPC, Serialize follows workerd's RPC serializer instead, for
+// the arguments and results of Durable Object stub calls: class instances are
+// refused, functions, RpcTarget instances and caller-marked host objects are
+// captured into the caller's side table (Options.Capture) and written as
+// capabilities, which DeserializeWith turns back into values through
+// DeserializeOptions.Resolve; and the encoding is limited to MaxRPCMessage.
+//
 // Deserialize never panics on malformed input: corrupt, truncated or
 // unknown-version data yields an error wrapping ErrInvalidData or
 // ErrUnsupportedVersion.

@@ -48,6 +48,7 @@ const (
 	tagStringObj   byte = 's' // new String(string)
 	tagBigIntObj   byte = 'z' // Object(bigint), BigInt payload as tagBigInt
 	tagError       byte = 'r' // error kind byte, flags byte, [message string], [stack string], [cause value]
+	tagCapability  byte = 'C' // RPC only: CapabilityKind byte, varint index into the caller's table
 )
 
 // View kinds (the byte after tagView).

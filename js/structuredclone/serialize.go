@@ -11,20 +11,55 @@ import (
 	"github.com/dop251/goja"
 )
 
-// Options tunes Serialize. The zero value gives structuredClone() semantics.
-// It has room for the modes later callers need: RPC rejects class instances
-// (workerd's treatClassInstancesAsPlainObjects=false) and host objects such as
-// Request may get serialization hooks.
-type Options struct{}
+// Options tunes Serialize. The zero value gives structuredClone() semantics
+// and the bytes pinned by TestFormatIsStable.
+type Options struct {
+	// RPC selects the rules of workerd's RPC serializer (platform §2a),
+	// used for the arguments and results of Durable Object stub calls:
+	//
+	//   - An object whose prototype is neither Object.prototype nor null and
+	//     that is not a cloneable built-in (Array, Date, RegExp, Map, Set,
+	//     ArrayBuffer and views, errors, wrapper objects, or subclasses of
+	//     them) is rejected with workerd's DataCloneError, `Could not
+	//     serialize object of type "C". This type does not support
+	//     serialization.`, where structured clone copies it as a plain object.
+	//   - Functions, RpcTarget instances and objects the Capture hook accepts
+	//     are written as capabilities (FORMAT.md, tag C).
+	//   - An encoding larger than MaxRPCMessage fails with *RPCSizeError.
+	//
+	// A value that holds none of these encodes to the same bytes in both
+	// modes.
+	RPC bool
+	// RpcTarget is the runtime's RpcTarget constructor. In RPC mode an object
+	// with RpcTarget.prototype on its prototype chain is offered to Capture
+	// with CapabilityRpcTarget. Nil: no object is an RpcTarget.
+	RpcTarget *goja.Object
+	// Capture stores obj in the caller's table of capabilities and returns
+	// its index there, which DeserializeWith hands to
+	// DeserializeOptions.Resolve. In RPC mode it is offered functions
+	// (CapabilityFunction), RpcTarget instances (CapabilityRpcTarget), and,
+	// with CapabilityHostObject, every object that would otherwise be
+	// rejected for its type: Go-backed host objects (Request, Response, an
+	// RPC stub), proxies and class instances. It returns ErrNotCapturable for
+	// an object it does not take, which is then rejected as without a hook;
+	// any other error aborts Serialize, wrapped. It is called once per
+	// object: a second reference is written as a back-reference. Nil, or
+	// outside RPC mode: nothing is captured and functions fail with V8's
+	// DataCloneError as in structuredClone().
+	Capture func(obj *goja.Object, kind CapabilityKind) (uint32, error)
+}
 
 // Serialize encodes v in the format described by FORMAT.md. A value that
 // cannot be cloned yields a *DataCloneError; an exception thrown by script
 // during serialization (a getter, say) is returned as the *goja.Exception.
+// In RPC mode an oversized encoding yields an *RPCSizeError, and an error of
+// the Capture hook is returned wrapped.
 func Serialize(vm *goja.Runtime, v goja.Value, opts Options) ([]byte, error) {
 	s := &serializer{
-		vm:  vm,
-		in:  newIntrinsics(vm),
-		ids: make(map[*goja.Object]uint32),
+		vm:   vm,
+		in:   newIntrinsics(vm),
+		ids:  make(map[*goja.Object]uint32),
+		opts: opts,
 	}
 	s.buf = make([]byte, 0, 64)
 	s.byte(Magic)
@@ -36,6 +71,9 @@ func Serialize(vm *goja.Runtime, v goja.Value, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if size := s.spilled + len(s.buf); opts.RPC && size > MaxRPCMessage {
+		return nil, newRPCSizeError(size)
+	}
 	return s.buf, nil
 }
 
@@ -46,11 +84,16 @@ type serializer struct {
 	ids         map[*goja.Object]uint32
 	depth       int
 	objectProto *goja.Object
+
+	opts           Options
+	rpcTargetProto *goja.Object // opts.RpcTarget.prototype, looked up once
+	spilled        int          // RPC mode: bytes counted and dropped (see spill)
 }
 
 func cloneError(msg string) error { return &DataCloneError{Message: msg} }
 
 func (s *serializer) write(v goja.Value) error {
+	s.spill()
 	if v == nil || goja.IsUndefined(v) {
 		s.byte(tagUndefined)
 		return nil
@@ -197,11 +240,15 @@ func (s *serializer) writeObject(o *goja.Object) error {
 
 	t := o.ExportType()
 	if t == typeProxy {
-		// Checked first: anything else might run the proxy's traps.
-		return cloneError("#<Object>" + msgCouldNotBeCloned)
+		// Checked first: anything else might run the proxy's traps. In RPC
+		// mode the caller may know it (a stub can be a proxy).
+		return s.captureOr(o, CapabilityHostObject, func() string { return "#<Object>" + msgCouldNotBeCloned })
 	}
 	if _, ok := goja.AssertFunction(o); ok {
-		return cloneError(s.functionSource(o) + msgCouldNotBeCloned)
+		return s.captureOr(o, CapabilityFunction, func() string { return s.functionSource(o) + msgCouldNotBeCloned })
+	}
+	if s.isRpcTarget(o) {
+		return s.captureOr(o, CapabilityRpcTarget, func() string { return hostObjectMessage(s.constructorName(o)) })
 	}
 	switch o.ClassName() {
 	case "Array":
@@ -283,7 +330,7 @@ func (s *serializer) writeObject(o *goja.Object) error {
 		data := ab.Bytes()
 		s.byte(tagArrayBuffer)
 		s.uvarint(uint64(len(data)))
-		s.buf = append(s.buf, data...)
+		s.appendBulk(data)
 		return nil
 	case typeBigInt:
 		s.assignID(o)
@@ -297,7 +344,7 @@ func (s *serializer) writeObject(o *goja.Object) error {
 		return s.writeTypedArray(o, kind)
 	}
 	// A Go-backed host object (Request, Headers, a reflected Go value).
-	return cloneError(hostObjectMessage(s.constructorName(o)))
+	return s.captureOr(o, CapabilityHostObject, func() string { return hostObjectMessage(s.constructorName(o)) })
 }
 
 // writePlainOrSpecial handles objects goja exports as maps: plain objects and
@@ -315,6 +362,10 @@ func (s *serializer) writePlainOrSpecial(o *goja.Object) error {
 			return s.writeDataView(o)
 		case "WeakMap", "WeakSet":
 			return cloneError("#<" + s.constructorName(o) + ">" + msgCouldNotBeCloned)
+		}
+		if s.opts.RPC {
+			// workerd's treatClassInstancesAsPlainObjects = false.
+			return s.captureOr(o, CapabilityHostObject, func() string { return hostObjectMessage(s.constructorName(o)) })
 		}
 	}
 	s.assignID(o)
