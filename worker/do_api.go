@@ -304,19 +304,30 @@ func (s *stub) method(name string) goja.Value {
 		for i, a := range c.Arguments {
 			_ = args.Set(fmt.Sprint(i), a)
 		}
-		data, err := structuredclone.Serialize(vm, args, structuredclone.Options{})
+		x := newExports(inst.rt)
+		data, err := x.serialize(args)
 		if err != nil {
 			p, _, reject := vm.NewPromise()
 			_ = reject(cloneErrorValue(vm, err))
 			return vm.ToValue(p)
 		}
-		return s.call(func(l *objectLive, reply func(func() goja.Value), fail func(error), done func()) {
-			l.invoke(name, data, false, reply, fail, done, inst)
+		p := s.call(func(l *objectLive, reply func(func() goja.Value), fail func(error), done func()) {
+			l.invoke(name, data, x, false, reply, fail, done, inst)
 		})
+		// The exported callbacks live until the call settles.
+		thenFn, _ := goja.AssertFunction(p.ToObject(vm).Get("finally"))
+		if r, err := thenFn(p, vm.ToValue(func(goja.FunctionCall) goja.Value { x.close(); return goja.Undefined() })); err == nil {
+			if ro, ok := r.(*goja.Object); ok {
+				if catchFn, ok := goja.AssertFunction(ro.Get("catch")); ok {
+					_, _ = catchFn(ro, vm.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() }))
+				}
+			}
+		}
+		return p
 	}).(*goja.Object)
 	then := vm.ToValue(func(c goja.FunctionCall) goja.Value {
 		p := s.call(func(l *objectLive, reply func(func() goja.Value), fail func(error), done func()) {
-			l.invoke(name, nil, true, reply, fail, done, inst)
+			l.invoke(name, nil, nil, true, reply, fail, done, inst)
 		})
 		thenFn, _ := goja.AssertFunction(p.ToObject(vm).Get("then"))
 		r, err := thenFn(p, c.Argument(0), c.Argument(1))
@@ -330,10 +341,11 @@ func (s *stub) method(name string) goja.Value {
 }
 
 // invoke runs on the object's loop: method call (args) or property read.
-func (l *objectLive) invoke(name string, args []byte, read bool, reply func(func() goja.Value), fail func(error), done func(), caller *instance) {
+func (l *objectLive) invoke(name string, args []byte, callerExports *exports, read bool, reply func(func() goja.Value), fail func(error), done func(), caller *instance) {
 	vm := l.rt.VM()
 	finishWith := func(v goja.Value) {
-		data, err := structuredclone.Serialize(vm, v, structuredclone.Options{})
+		results := newExports(l.rt)
+		data, err := results.serialize(v)
 		if err != nil {
 			fail(l.objectError(err))
 			done()
@@ -341,7 +353,7 @@ func (l *objectLive) invoke(name string, args []byte, read bool, reply func(func
 		}
 		l.release(func() {
 			reply(func() goja.Value {
-				out, err := structuredclone.Deserialize(caller.rt.VM(), data)
+				out, err := results.deserialize(caller.rt, data)
 				if err != nil {
 					panic(caller.rt.VM().NewGoError(err))
 				}
@@ -376,7 +388,7 @@ func (l *objectLive) invoke(name string, args []byte, read bool, reply func(func
 		return
 	}
 	_ = fnObj
-	argv, err := structuredclone.Deserialize(vm, args)
+	argv, err := callerExports.deserialize(l.rt, args)
 	if err != nil {
 		fail(err)
 		done()
@@ -449,6 +461,10 @@ func (l *objectLive) objectError(err error) error {
 	if errors.As(err, &re) {
 		return re
 	}
+	var dce *structuredclone.DataCloneError
+	if errors.As(err, &dce) {
+		return &rpcError{name: "DataCloneError", message: dce.Message, objectID: l.o.id.String()}
+	}
 	reset := false
 	var gex *goja.Exception
 	if errors.As(err, &gex) {
@@ -484,13 +500,18 @@ func (a *doAPI) remoteError(err error) goja.Value {
 	if errors.As(err, &abort) {
 		msg, reset = abort.reason, true
 	}
-	ctor, ok := goja.AssertConstructor(vm.Get(name))
-	if !ok {
-		ctor, _ = goja.AssertConstructor(vm.Get("Error"))
-	}
-	e, cerr := ctor(nil, vm.ToValue(msg))
-	if cerr != nil {
-		return vm.ToValue(msg)
+	var e *goja.Object
+	if name == "DataCloneError" {
+		e = webapi.NewDOMException(vm, msg, name)
+	} else {
+		ctor, ok := goja.AssertConstructor(vm.Get(name))
+		if !ok {
+			ctor, _ = goja.AssertConstructor(vm.Get("Error"))
+		}
+		var cerr error
+		if e, cerr = ctor(nil, vm.ToValue(msg)); cerr != nil {
+			return vm.ToValue(msg)
+		}
 	}
 	_ = e.Set("remote", true)
 	if objectID != "" {

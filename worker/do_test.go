@@ -33,6 +33,18 @@ class Counter extends DurableObject {
 		return new Response(request.method + " " + url.pathname + " " + (await request.text()) + " " + this.count, {headers: {"x-from": "object"}});
 	}
 }
+const { RpcTarget } = globalThis[Symbol.for("kiln.host")];
+class Tally extends RpcTarget {
+	n = 0;
+	add(k) { return this.n += k; }
+}
+class NonRpcClass { constructor() { this.x = 1; } }
+class Callbacks extends DurableObject {
+	async twice(fn) { return await fn(21) + await fn(1); }
+	tally() { return new Tally(); }
+	plain() { return new NonRpcClass(); }
+	echo(v) { return v; }
+}
 class Gate extends DurableObject {
 	constructor(ctx, env) {
 		super(ctx, env);
@@ -63,10 +75,10 @@ func startDO(t *testing.T, idle time.Duration) (*kvHarness, *Registry) {
 	reg := NewRegistry(t.TempDir(), idle)
 	w, err := New(context.Background(), Spec{
 		Name:     "test",
-		Script:   module(doClasses + "\nreturn { default: " + evalHandler + ", Counter, Gate };"),
+		Script:   module(doClasses + "\nreturn { default: " + evalHandler + ", Counter, Gate, Callbacks };"),
 		Runtimes: 2, Registry: reg,
-		Classes:        []DOClass{{Name: "Counter", SQL: true}, {Name: "Gate", SQL: true}},
-		DurableObjects: []DOBinding{{Name: "COUNTER", ClassName: "Counter"}, {Name: "GATE", ClassName: "Gate"}},
+		Classes:        []DOClass{{Name: "Counter", SQL: true}, {Name: "Gate", SQL: true}, {Name: "Callbacks", SQL: true}},
+		DurableObjects: []DOBinding{{Name: "COUNTER", ClassName: "Counter"}, {Name: "GATE", ClassName: "Gate"}, {Name: "CB", ClassName: "Callbacks"}},
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -162,4 +174,20 @@ func TestDOEvictionRerunsTheConstructor(t *testing.T) {
 			t.Fatal("the object was never evicted")
 		}
 	}
+}
+
+func TestDORPCCapabilities(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	// Functions passed as arguments are called back on the caller's runtime.
+	h.expect(t, `let calls = 0; const r = await env.CB.getByName("c").twice((x) => { calls++; return x * 2; }); return [r, calls]`, `[44,2]`)
+	// An RpcTarget returned by a method is a stub to the object's instance.
+	h.expect(t, `const t = await env.CB.getByName("c").tally(); return [await t.add(2), await t.add(3)]`, `[2,5]`)
+	// Case 201: other class instances cannot cross.
+	h.expect(t, `try { await env.CB.getByName("c").plain(); } catch (e) { return e.message }`,
+		`"Could not serialize object of type \"NonRpcClass\". This type does not support serialization."`)
+	h.expect(t, `try { await env.CB.getByName("c").echo(new (class Local {})()); } catch (e) { return [e.name, e.message] }`,
+		`["DataCloneError","Could not serialize object of type \"Local\". This type does not support serialization."]`)
+	// Structured-clone values round trip.
+	h.expect(t, `const v = await env.CB.getByName("c").echo({d: new Date(5), m: new Map([[1, "a"]]), b: 10n});
+		return [v.d.getTime(), v.m.get(1), typeof v.b]`, `[5,"a","bigint"]`)
 }
