@@ -449,8 +449,8 @@ func hasOwn(o *goja.Object, name string) bool {
 // rpcError is an exception raised in an object, carried to the caller.
 type rpcError struct {
 	name, message, stack string
-	reset              bool
-	objectID           string
+	reset                bool
+	objectID             string
 }
 
 func (e *rpcError) Error() string { return e.name + ": " + e.message }
@@ -668,4 +668,3 @@ func (a *doAPI) remoteErrorLocal(err error) goja.Value {
 	}
 	return newError(a.inst.rt.VM(), err.Error())
 }
-

@@ -18,9 +18,9 @@ func openObjectStore(l *objectLive, sql bool) (*objectStore, error) {
 // writeTarget is the commit sequence a message produced now must wait for.
 func (s *objectStore) writeTarget() uint64 { return 0 }
 
-func (s *objectStore) close()             {}
-func (s *objectStore) rollbackAndClose()  {}
-func (s *objectStore) closeWhenDurable()  {}
+func (s *objectStore) close()            {}
+func (s *objectStore) rollbackAndClose() {}
+func (s *objectStore) closeWhenDurable() {}
 func (l *objectLive) storageObject() goja.Value {
 	if l.store == nil {
 		return goja.Undefined()

@@ -59,5 +59,6 @@ func newRoot(s *streams) *cobra.Command {
 		Version:       Version,
 	}
 	root.AddCommand(newDevCmd(s))
+	root.AddCommand(newKVCmd(s), newLegacyKVNamespaceCmd(s), newLegacyKVKeyCmd(s), newLegacyKVBulkCmd(s))
 	return root
 }
