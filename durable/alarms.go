@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
-	_ "github.com/ncruces/go-sqlite3/embed" // the SQLite library
 )
 
 // Alarm retry policy of the platform: 2 s doubling, up to six retries,
