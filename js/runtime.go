@@ -45,6 +45,7 @@ type Runtime struct {
 
 	mu       sync.Mutex
 	queue    []job
+	onDeath  []func()
 	live     map[*Invocation]struct{}
 	dead     bool
 	deathErr error
@@ -268,13 +269,42 @@ func (rt *Runtime) Err() error {
 	return rt.deathErr
 }
 
+// OnDeath registers fn to run on the loop goroutine after the runtime's
+// last job, when it dies or is closed: the place to release what objects
+// living on it hold. If the runtime is already dead, fn runs at once.
+func (rt *Runtime) OnDeath(fn func()) {
+	rt.mu.Lock()
+	select {
+	case <-rt.done:
+		rt.mu.Unlock()
+		fn()
+		return
+	default:
+	}
+	rt.onDeath = append(rt.onDeath, fn)
+	rt.mu.Unlock()
+}
+
 // Close discards the runtime; live invocations fail with ErrRuntimeGone.
+// Script still running is interrupted; Close returns once the loop has
+// stopped and the OnDeath callbacks have run.
 func (rt *Runtime) Close() {
 	rt.kill(ErrRuntimeGone)
+	rt.vm.Interrupt(ErrRuntimeGone)
+	<-rt.done
 }
 
 func (rt *Runtime) loop() {
-	defer close(rt.done)
+	defer func() {
+		rt.mu.Lock()
+		fns := rt.onDeath
+		rt.onDeath = nil
+		rt.mu.Unlock()
+		for _, fn := range fns {
+			fn()
+		}
+		close(rt.done)
+	}()
 	for {
 		rt.mu.Lock()
 		for len(rt.queue) == 0 && !rt.dead {

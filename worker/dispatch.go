@@ -196,7 +196,7 @@ func (w *Worker) await(inst *instance, v goja.Value, then func(goja.Value, error
 					then(c.Argument(0), nil)
 					return goja.Undefined()
 				}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
-					then(nil, js.ExceptionFromValue(c.Argument(0), nil))
+					then(nil, &webapi.ThrownError{Value: c.Argument(0)})
 					return goja.Undefined()
 				}))
 				if err != nil {
@@ -221,7 +221,7 @@ func (w *Worker) await(inst *instance, v goja.Value, then func(goja.Value, error
 		then(c.Argument(0), nil)
 		return goja.Undefined()
 	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
-		then(nil, js.ExceptionFromValue(c.Argument(0), nil))
+		then(nil, &webapi.ThrownError{Value: c.Argument(0)})
 		return goja.Undefined()
 	}))
 	if err != nil {
@@ -249,11 +249,24 @@ func (l *lifetime) settleOne() {
 }
 
 func detail(err error) string {
-	var ex *js.Exception
-	if errors.As(err, &ex) {
+	if ex := exceptionOf(err); ex != nil {
 		return ex.Detail()
 	}
 	return err.Error()
+}
+
+// exceptionOf describes a script exception carried by err (a rejection
+// value or a goja exception), or returns nil.
+func exceptionOf(err error) *js.Exception {
+	var thrown *webapi.ThrownError
+	if errors.As(err, &thrown) {
+		return js.ExceptionFromValue(thrown.Value, nil)
+	}
+	var ex *js.Exception
+	if errors.As(js.AsError(err), &ex) {
+		return ex
+	}
+	return nil
 }
 
 func (w *Worker) writeError(rw http.ResponseWriter, r *http.Request, err error) {

@@ -18,11 +18,14 @@ import (
 
 // doAPI holds the Durable Object classes of one runtime.
 type doAPI struct {
-	inst      *instance
-	namespace *webapi.Class
-	idClass   *webapi.Class
-	stateCls  *webapi.Class
-	storage   *webapi.Class
+	inst        *instance
+	namespace   *webapi.Class
+	idClass     *webapi.Class
+	stateCls    *webapi.Class
+	storage     *webapi.Class
+	txnClass    *webapi.Class
+	sqlClass    *webapi.Class
+	cursorClass *webapi.Class
 }
 
 func (inst *instance) doAPI() *doAPI {
@@ -466,17 +469,22 @@ func (l *objectLive) objectError(err error) error {
 		return &rpcError{name: "DataCloneError", message: dce.Message, objectID: l.o.id.String()}
 	}
 	reset := false
+	var thrownValue goja.Value
 	var gex *goja.Exception
-	if errors.As(err, &gex) {
-		if obj, ok := gex.Value().(*goja.Object); ok && obj != nil {
-			if v := obj.Get("durableObjectReset"); v != nil && v.ToBoolean() {
-				reset = true
-			}
+	var thrown *webapi.ThrownError
+	switch {
+	case errors.As(err, &gex):
+		thrownValue = gex.Value()
+	case errors.As(err, &thrown):
+		thrownValue = thrown.Value
+	}
+	if obj, ok := thrownValue.(*goja.Object); ok && obj != nil {
+		if v := obj.Get("durableObjectReset"); v != nil && v.ToBoolean() {
+			reset = true
 		}
 	}
 	e := js.AsError(err)
-	var ex *js.Exception
-	if errors.As(e, &ex) {
+	if ex := exceptionOf(err); ex != nil {
 		name, msg, _ := strings.Cut(ex.Value, ": ")
 		if msg == "" && !strings.Contains(ex.Value, ": ") {
 			name, msg = "Error", ex.Value
@@ -662,8 +670,15 @@ func (a *doAPI) defineState() {
 // remoteErrorLocal turns an error from the object's own code back into the
 // value that was thrown.
 func (a *doAPI) remoteErrorLocal(err error) goja.Value {
-	var ex *js.Exception
-	if errors.As(err, &ex) {
+	var thrown *webapi.ThrownError
+	if errors.As(err, &thrown) {
+		return thrown.Value
+	}
+	var gex *goja.Exception
+	if errors.As(err, &gex) {
+		return gex.Value()
+	}
+	if ex := exceptionOf(err); ex != nil {
 		return newError(a.inst.rt.VM(), ex.Value)
 	}
 	return newError(a.inst.rt.VM(), err.Error())

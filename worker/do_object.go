@@ -46,6 +46,9 @@ type objectLive struct {
 	idle     *time.Timer
 	idleGen  int
 	holdsBCW int
+	// inTransaction counts storage.transaction() closures running: their
+	// writes commit when the outermost one ends.
+	inTransaction int
 }
 
 // doEvent is a request, RPC call or alarm for an object.
@@ -218,6 +221,9 @@ func (l *objectLive) construct() error {
 		return err
 	}
 	l.store = store
+	// If the runtime dies (a CPU limit, shutdown), the object goes with it:
+	// its uncommitted writes are rolled back and its file is released.
+	l.rt.OnDeath(func() { l.teardown(l.rt.Err()) })
 	l.state = inst.doAPI().newState(l)
 	obj, err := construct(nil, l.state, inst.env)
 	if err != nil {

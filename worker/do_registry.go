@@ -11,6 +11,7 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/kiln-dev/kiln/durable"
+	"github.com/kiln-dev/kiln/durable/storage"
 	"github.com/kiln-dev/kiln/js"
 )
 
@@ -50,6 +51,9 @@ type Registry struct {
 	Dir string
 	// IdleTimeout is how long an object stays in memory without events.
 	IdleTimeout time.Duration
+	// Sync is the durability of object storage (default: fsync before a
+	// reply is released).
+	Sync storage.SyncMode
 
 	mu      sync.Mutex
 	classes map[string]*doClass // by unique key
@@ -84,6 +88,35 @@ type doClass struct {
 	owner   *Worker // the Worker version serving the class
 	sql     bool
 	objects map[durable.ID]*object
+	sched   *durable.Alarms
+	retries map[durable.ID]int // failed attempts of the alarm running now
+}
+
+// alarms returns the namespace's alarm scheduler, opening it (and
+// scheduling the alarms it remembers) on first use.
+func (cl *doClass) alarms() *durable.Alarms {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.sched
+}
+
+// startAlarms opens the scheduler when a Worker starts serving the class,
+// so that alarms set before a restart fire after it.
+func (cl *doClass) startAlarms() {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.sched != nil {
+		return
+	}
+	a, err := durable.OpenAlarms(cl.dir, cl.fireAlarm)
+	if err != nil {
+		if cl.owner != nil {
+			cl.owner.log.Error("cannot read the alarm index; alarms of this class will not fire", "class", cl.name, "error", err)
+		}
+		return
+	}
+	cl.sched = a
+	cl.retries = map[durable.ID]int{}
 }
 
 // serve registers w as the server of its classes, replacing a previous
@@ -103,11 +136,11 @@ func (r *Registry) serve(w *Worker) {
 		if key != uniqueKey(w.spec.Name, c.Name) {
 			r.aliases[uniqueKey(w.spec.Name, c.Name)] = key
 		}
-		cl.name = c.Name
 		cl.mu.Lock()
 		old := cl.owner
 		cl.owner = w
 		cl.sql = c.SQL
+		cl.name = c.Name
 		objs := make([]*object, 0, len(cl.objects))
 		for _, o := range cl.objects {
 			objs = append(objs, o)
@@ -118,6 +151,7 @@ func (r *Registry) serve(w *Worker) {
 				o.reset(errCodeUpdated, false)
 			}
 		}
+		cl.startAlarms()
 	}
 }
 
@@ -219,4 +253,19 @@ func shard(id durable.ID) int {
 // runtimeFor returns the runtime object o runs on, activating it there.
 func (w *Worker) runtimeFor(ctx context.Context, o *object) (*js.Runtime, error) {
 	return w.pool.At(ctx, shard(o.id))
+}
+
+// closeAlarms stops every class's alarm timers (the index stays): what a
+// process exit does.
+func (r *Registry) closeAlarms() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, cl := range r.classes {
+		cl.mu.Lock()
+		if cl.sched != nil {
+			_ = cl.sched.Close()
+			cl.sched = nil
+		}
+		cl.mu.Unlock()
+	}
 }

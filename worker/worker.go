@@ -68,6 +68,10 @@ type Spec struct {
 	HTTPClient *http.Client
 	// Console receives console.* output; nil sends it to Logger.
 	Console func(level slog.Level, msg string)
+	// CompatibilityDate and CompatibilityFlags select behaviours that
+	// changed over time (deleteAll and the alarm).
+	CompatibilityDate  string
+	CompatibilityFlags []string
 	// Prelude is the compiled Web API prelude, shared by all Workers of the
 	// process; nil compiles one.
 	Prelude *webapi.Prelude
@@ -165,6 +169,21 @@ func New(ctx context.Context, spec Spec) (*Worker, error) {
 		spec.Registry.serve(w)
 	}
 	return w, nil
+}
+
+// deleteAllDeletesAlarm: storage.deleteAll() also deletes the alarm from
+// compatibility date 2026-02-24 (flag delete_all_deletes_alarm; the opposite
+// flag is delete_all_preserves_alarm).
+func (w *Worker) deleteAllDeletesAlarm() bool {
+	for _, f := range w.spec.CompatibilityFlags {
+		switch f {
+		case "delete_all_deletes_alarm":
+			return true
+		case "delete_all_preserves_alarm":
+			return false
+		}
+	}
+	return w.spec.CompatibilityDate >= "2026-02-24"
 }
 
 // Name is the Worker's name.
