@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -43,8 +44,21 @@ var readyLine = regexp.MustCompile(`Ready on (http://\S+)`)
 // startKiln runs kiln with args and returns the URL it reports being ready on.
 func startKiln(t *testing.T, bin string, args ...string) string {
 	t.Helper()
+	return startKilnCmd(t, bin, args...).url
+}
+
+type kilnProcess struct {
+	url  string
+	stop func()
+}
+
+// startKilnCmd runs kiln and returns its URL and a function that stops it
+// (SIGINT, then wait) — a clean shutdown, as a user's Ctrl-C.
+func startKilnCmd(t *testing.T, bin string, args ...string) *kilnProcess {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -53,19 +67,23 @@ func startKiln(t *testing.T, bin string, args ...string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
 			go func() { _, _ = io.Copy(io.Discard, stdout) }()
-			return m[1]
+			return &kilnProcess{url: m[1], stop: stop}
 		}
 	}
 	t.Fatalf("kiln exited before it was ready: %v", sc.Err())
-	return ""
+	return nil
 }
 
 func fetch(t *testing.T, method, url, body string) (int, http.Header, string) {
