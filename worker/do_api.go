@@ -45,10 +45,23 @@ type doNamespace struct {
 
 // doID is the Go side of a DurableObjectId.
 type doID struct {
-	id      durable.ID
-	name    string
-	hasName bool
-	class   *doClass
+	id           durable.ID
+	name         string
+	hasName      bool
+	class        *doClass
+	jurisdiction string
+}
+
+// jurisdictions are the values of DurableObjectJurisdiction.
+var jurisdictions = []string{"eu", "fedramp", "fedramp-high", "us"}
+
+// idSpace is the ID space of a namespace restricted to jurisdiction j ("" for
+// none): the same name gives different IDs in different jurisdictions.
+func (cl *doClass) idSpace(j string) durable.IDSpace {
+	if j == "" {
+		return cl.ids
+	}
+	return durable.NewIDSpace(cl.key + "#" + j)
 }
 
 func defineDurableObjects(inst *instance) *doAPI {
@@ -68,25 +81,49 @@ func defineDurableObjects(inst *instance) *doAPI {
 		}
 		return goja.Undefined()
 	})
-	a.idClass.Getter("jurisdiction", func(goja.Value) goja.Value { return goja.Undefined() })
+	a.idClass.Getter("jurisdiction", func(v goja.Value) goja.Value {
+		if j := idOf(v).jurisdiction; j != "" {
+			return vm.ToValue(j)
+		}
+		return goja.Undefined()
+	})
 
 	a.namespace = webapi.DefineClass(vm, "DurableObjectNamespace", nil, nil)
 	nsOf := func(v goja.Value) *doNamespace { return webapi.MustImpl[*doNamespace](vm, v) }
 	a.namespace.Method("idFromName", 1, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
-		return a.newID(ns, ns.class().ids.FromName(c.Argument(0).String()), c.Argument(0).String(), true)
+		name := c.Argument(0).String()
+		return a.newID(ns, ns.class().idSpace(ns.jurisdiction).FromName(name), name, true, ns.jurisdiction)
 	})
 	a.namespace.Method("newUniqueId", 1, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
-		return a.newID(ns, ns.class().ids.Unique(), "", false)
+		j := ns.jurisdiction
+		if o, ok := c.Argument(0).(*goja.Object); ok && o != nil {
+			if v := o.Get("jurisdiction"); v != nil && !goja.IsUndefined(v) {
+				j = checkJurisdiction(vm, v.String())
+			}
+		}
+		return a.newID(ns, ns.class().idSpace(j).Unique(), "", false, j)
 	})
 	a.namespace.Method("idFromString", 1, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
-		id, err := ns.class().ids.Parse(c.Argument(0).String())
+		str := c.Argument(0).String()
+		cl := ns.class()
+		id, err := cl.idSpace(ns.jurisdiction).Parse(str)
+		j := ns.jurisdiction
+		if errors.Is(err, durable.ErrIDForNamespace) && ns.jurisdiction == "" {
+			// The unrestricted namespace accepts the IDs of every jurisdiction.
+			for _, cand := range jurisdictions {
+				if jid, jerr := cl.idSpace(cand).Parse(str); jerr == nil {
+					id, err, j = jid, nil, cand
+					break
+				}
+			}
+		}
 		if err != nil {
 			webapi.ThrowTypeError(vm, "%s", err.Error())
 		}
-		return a.newID(ns, id, "", false)
+		return a.newID(ns, id, "", false, j)
 	})
 	a.namespace.Method("get", 2, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
@@ -94,7 +131,7 @@ func defineDurableObjects(inst *instance) *doAPI {
 		if !ok {
 			webapi.ThrowTypeError(vm, "Failed to execute 'get' on 'DurableObjectNamespace': parameter 1 is not of type 'DurableObjectId'.")
 		}
-		if id.class != ns.class() {
+		if id.class != ns.class() || (ns.jurisdiction != "" && id.jurisdiction != ns.jurisdiction) {
 			webapi.ThrowTypeError(vm, "%s", durable.ErrIDForNamespace.Error())
 		}
 		return a.newStub(id)
@@ -102,12 +139,12 @@ func defineDurableObjects(inst *instance) *doAPI {
 	a.namespace.Method("getByName", 2, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
 		name := c.Argument(0).String()
-		id := a.newID(ns, ns.class().ids.FromName(name), name, true)
+		id := a.newID(ns, ns.class().idSpace(ns.jurisdiction).FromName(name), name, true, ns.jurisdiction)
 		return a.newStub(webapi.MustImpl[*doID](vm, id))
 	})
 	a.namespace.Method("jurisdiction", 1, func(c goja.FunctionCall) goja.Value {
 		ns := *nsOf(c.This)
-		ns.jurisdiction = c.Argument(0).String()
+		ns.jurisdiction = checkJurisdiction(vm, c.Argument(0).String())
 		return a.namespace.New(&ns)
 	})
 
@@ -121,8 +158,18 @@ func (ns *doNamespace) class() *doClass {
 	return ns.reg.class(ns.script, ns.binding.ClassName)
 }
 
-func (a *doAPI) newID(ns *doNamespace, id durable.ID, name string, named bool) goja.Value {
-	d := &doID{id: id, class: ns.class()}
+func checkJurisdiction(vm *goja.Runtime, j string) string {
+	for _, ok := range jurisdictions {
+		if j == ok {
+			return j
+		}
+	}
+	webapi.ThrowTypeError(vm, "Unknown jurisdiction %q; use one of eu, fedramp, fedramp-high, us.", j)
+	return ""
+}
+
+func (a *doAPI) newID(ns *doNamespace, id durable.ID, name string, named bool, jurisdiction string) goja.Value {
+	d := &doID{id: id, class: ns.class(), jurisdiction: jurisdiction}
 	if named && len(name) <= durable.MaxNameBytes {
 		d.name, d.hasName = name, true
 	}

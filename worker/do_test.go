@@ -191,3 +191,16 @@ func TestDORPCCapabilities(t *testing.T) {
 	h.expect(t, `const v = await env.CB.getByName("c").echo({d: new Date(5), m: new Map([[1, "a"]]), b: 10n});
 		return [v.d.getTime(), v.m.get(1), typeof v.b]`, `[5,"a","bigint"]`)
 }
+
+func TestDOJurisdictions(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	h.expect(t, `const eu = env.COUNTER.jurisdiction("eu");
+		const a = env.COUNTER.idFromName("x"), b = eu.idFromName("x");
+		const back = env.COUNTER.idFromString(b.toString());
+		let foreign; try { eu.idFromString(a.toString()) } catch (e) { foreign = e.message }
+		let wrong; try { eu.get(a) } catch (e) { wrong = e.message }
+		await eu.get(b).increment(4);
+		return [a.equals(b), back.jurisdiction, a.jurisdiction === undefined, foreign, wrong, await env.COUNTER.get(back).increment(0),
+			env.COUNTER.newUniqueId({jurisdiction: "eu"}).jurisdiction]`,
+		`[false,"eu",true,"Durable Object ID is not valid for this namespace.","Durable Object ID is not valid for this namespace.",4,"eu"]`)
+}
