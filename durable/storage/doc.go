@@ -47,14 +47,16 @@
 // Savepoint, or an Exec statement that is not read-only according to
 // sqlite3_stmt_readonly) runs BEGIN IMMEDIATE; reads before it are plain
 // autocommit reads; Commit at the end of the turn commits and returns the
-// commit's sequence number (1, 2, 3, ...; 0 when the turn wrote nothing);
+// commit's sequence number (1, 2, 3, ... from each Open; 0 when the turn
+// wrote nothing);
 // Rollback discards the turn (object reset). A write that changes nothing
 // (setAlarm to the current time, delete of a missing key) writes nothing.
 //
-// Every API call is atomic on its own: a multi-key put or delete and
-// deleteAll run inside a savepoint, so a failure in the middle leaves
+// Every KV and alarm call is atomic on its own: a multi-key put or delete
+// and deleteAll run inside a savepoint, so a failure in the middle leaves
 // none of their effects and the rest of the turn intact (a failing single
-// statement is undone by SQLite's statement journal). Savepoint gives
+// statement is undone by SQLite's statement journal). An Exec of several
+// statements is atomic statement by statement, as in workerd. Savepoint gives
 // transaction() and transactionSync() their nesting scopes.
 //
 // Exec's cursors are lazy: rows are stepped as they are read. Commit first
@@ -96,6 +98,8 @@
 //     frames, not yet synced, can be lost or torn by a crash; the
 //     checksums make recovery stop before them, so a batch is never
 //     partly present: atomicity is SQLite's, durability the barrier's.
+//     (Like FULL, this assumes SQLite's default "powersafe overwrite":
+//     writing a frame does not damage the synced bytes beside it.)
 //   - Names must be durable too: a -wal file that is new (first commit,
 //     or recreated after a clean close) needs its directory entry on
 //     disk. Before its first fsync the barrier fsyncs the database file

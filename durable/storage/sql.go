@@ -13,7 +13,11 @@ import (
 // completion at once (none of them may take parameters); args bind to the
 // last one, whose results the cursor returns. Like workerd, Exec steps the
 // last statement to its first row before returning, so its effects happen
-// now even if the cursor is never read.
+// now even if the cursor is never read. Each statement is atomic; as in
+// workerd, an error in a later statement leaves the effects of the earlier
+// ones in the turn. (workerd steps a statement that is not the last only
+// once; kiln runs it to its end, which differs only for a SELECT of
+// several rows, whose rows are discarded either way.)
 //
 // Arguments are nil, int64 or int, float64, string and []byte (an
 // ArrayBuffer). Results come back as nil, int64 (INTEGER), float64 (REAL),

@@ -124,6 +124,9 @@ func TestMultiStatement(t *testing.T) {
       SELECT i FROM items WHERE s = ?;
     `, "abc")
 	wantRows(t, got, []any{int64(123)})
+	// As in workerd, a failing statement leaves the earlier ones' effects.
+	wantErrContains(t, execErr(t, db, "INSERT INTO items VALUES (789, 'ghi'); SELECT * FROM nope"), "no such table: nope")
+	wantRows(t, query(t, db, "SELECT count(*) FROM items"), []any{int64(3)})
 	if seq := commit(t, db); seq != 1 {
 		t.Fatalf("seq = %d", seq)
 	}
