@@ -70,15 +70,20 @@ func ValidateMetadata(md json.RawMessage) (json.RawMessage, error) {
 // at time now and returns the absolute expiration to store, seconds since
 // the epoch, 0 for none. ExpirationTTL wins when both are set.
 func ValidatePutOptions(now time.Time, opts PutOptions) (expiresAt int64, err error) {
+	expiresAt, _, err = validatePutOptions(now, opts)
+	return expiresAt, err
+}
+
+func validatePutOptions(now time.Time, opts PutOptions) (expiresAt int64, md json.RawMessage, err error) {
 	sec := now.Unix()
 	switch {
 	case opts.ExpirationTTLSet || opts.ExpirationTTL != 0:
 		ttl := opts.ExpirationTTL
 		if ttl <= 0 {
-			return 0, statusError(OpPut, 400, "Invalid expiration_ttl of %d. Please specify integer greater than 0.", ttl)
+			return 0, nil, statusError(OpPut, 400, "Invalid expiration_ttl of %d. Please specify integer greater than 0.", ttl)
 		}
 		if ttl < MinExpirationTTL {
-			return 0, statusError(OpPut, 400, "Invalid expiration_ttl of %d. Expiration TTL must be at least %d.", ttl, MinExpirationTTL)
+			return 0, nil, statusError(OpPut, 400, "Invalid expiration_ttl of %d. Expiration TTL must be at least %d.", ttl, MinExpirationTTL)
 		}
 		if ttl > math.MaxInt64-sec {
 			ttl = math.MaxInt64 - sec
@@ -87,17 +92,17 @@ func ValidatePutOptions(now time.Time, opts PutOptions) (expiresAt int64, err er
 	case opts.ExpirationSet || opts.Expiration != 0:
 		exp := opts.Expiration
 		if exp <= sec {
-			return 0, statusError(OpPut, 400, "Invalid expiration of %d. Please specify integer greater than the current number of seconds since the UNIX epoch.", exp)
+			return 0, nil, statusError(OpPut, 400, "Invalid expiration of %d. Please specify integer greater than the current number of seconds since the UNIX epoch.", exp)
 		}
 		if exp-sec < MinExpirationTTL {
-			return 0, statusError(OpPut, 400, "Invalid expiration of %d. Expiration times must be at least %d seconds in the future.", exp, MinExpirationTTL)
+			return 0, nil, statusError(OpPut, 400, "Invalid expiration of %d. Expiration times must be at least %d seconds in the future.", exp, MinExpirationTTL)
 		}
 		expiresAt = exp
 	}
-	if _, err := ValidateMetadata(opts.Metadata); err != nil {
-		return 0, err
+	if md, err = ValidateMetadata(opts.Metadata); err != nil {
+		return 0, nil, err
 	}
-	return expiresAt, nil
+	return expiresAt, md, nil
 }
 
 // ValidatePut checks a whole put in the order of the platform: key,
@@ -107,10 +112,9 @@ func ValidatePut(now time.Time, key string, valueLen int, opts PutOptions) (expi
 	if err := ValidateKey(OpPut, key); err != nil {
 		return 0, nil, err
 	}
-	if expiresAt, err = ValidatePutOptions(now, opts); err != nil {
+	if expiresAt, md, err = validatePutOptions(now, opts); err != nil {
 		return 0, nil, err
 	}
-	md, _ = ValidateMetadata(opts.Metadata) // checked above
 	if err := ValidateValueSize(valueLen); err != nil {
 		return 0, nil, err
 	}

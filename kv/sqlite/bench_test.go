@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -39,12 +40,20 @@ func benchGet(b *testing.B, opts Options, size int) {
 	}
 }
 
+// value returns a value of size that differs with n: SQLite does not write
+// a page when a row is overwritten with identical content, so a benchmark
+// rewriting the same value would measure commits that write nothing.
+func value(size int, n int64) []byte {
+	v := bytes.Repeat([]byte{'v'}, max(size, 8))
+	binary.LittleEndian.PutUint64(v, uint64(n))
+	return v[:size]
+}
+
 // warmUp puts values of size until the WAL has been checkpointed a few
 // times (it is checkpointed at 1000 pages).
 func warmUp(b *testing.B, f *fixture, size int) {
-	val := bytes.Repeat([]byte{'w'}, size)
 	for i := range max(3000/(1+size/4096), 10) {
-		if err := f.s.Put(f.ctx, f.ns, fmt.Sprintf("warm%04d", i%1000), val, kv.PutOptions{}); err != nil {
+		if err := f.s.Put(f.ctx, f.ns, fmt.Sprintf("warm%04d", i%1000), value(size, int64(i)), kv.PutOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -53,11 +62,10 @@ func warmUp(b *testing.B, f *fixture, size int) {
 func benchPut(b *testing.B, opts Options, size int) {
 	f := newFixture(b, opts)
 	warmUp(b, f, size)
-	val := bytes.Repeat([]byte{'v'}, size)
 	b.SetBytes(int64(size))
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		if err := f.s.Put(f.ctx, f.ns, fmt.Sprintf("key%04d", i%1000), val, kv.PutOptions{}); err != nil {
+		if err := f.s.Put(f.ctx, f.ns, fmt.Sprintf("key%04d", i%1000), value(size, int64(i)), kv.PutOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -68,15 +76,14 @@ func benchPut(b *testing.B, opts Options, size int) {
 func benchPutParallel(b *testing.B, opts Options, size int) {
 	f := newFixture(b, opts)
 	warmUp(b, f, size)
-	val := bytes.Repeat([]byte{'v'}, size)
 	var n atomic.Int64
 	b.SetBytes(int64(size))
 	b.SetParallelism(16)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			k := fmt.Sprintf("key%05d", n.Add(1)%10000)
-			if err := f.s.Put(f.ctx, f.ns, k, val, kv.PutOptions{}); err != nil {
+			i := n.Add(1)
+			if err := f.s.Put(f.ctx, f.ns, fmt.Sprintf("key%04d", i%1000), value(size, i), kv.PutOptions{}); err != nil {
 				b.Error(err)
 				return
 			}

@@ -398,3 +398,23 @@ func TestBatchSizes(t *testing.T) {
 		}
 	}
 }
+
+// The settings durability rests on are in force on the write connection,
+// and the readers cannot write.
+func TestDurableSettings(t *testing.T) {
+	f := newFixture(t, Options{})
+	for q, want := range map[string]string{
+		"PRAGMA journal_mode": "wal",
+		"PRAGMA synchronous":  "2", // FULL
+		"PRAGMA foreign_keys": "1",
+		"PRAGMA user_version": "1",
+	} {
+		var got string
+		if err := f.s.wconn.QueryRowContext(f.ctx, q).Scan(&got); err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", q, got, err, want)
+		}
+	}
+	if _, err := f.s.rdb.ExecContext(f.ctx, `DELETE FROM entries`); err == nil {
+		t.Error("a read connection could write")
+	}
+}

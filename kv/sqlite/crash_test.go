@@ -27,7 +27,10 @@ func crashValue(key string) []byte {
 }
 
 // A write acknowledged before the process is killed with SIGKILL is there
-// after a reopen.
+// after a reopen. Meanwhile this process has the same file open and reads
+// and writes too, as `kiln kv key put --local` does next to `kiln dev`: it
+// sees the child's acknowledged writes at once, and its store goes on
+// working after the child died, perhaps holding the write lock.
 func TestCrashDurability(t *testing.T) {
 	if path := os.Getenv(crashChildEnv); path != "" {
 		crashChild(path) // never returns: writes until killed
@@ -37,6 +40,11 @@ func TestCrashDurability(t *testing.T) {
 		t.Skip("starts a child process")
 	}
 	path := filepath.Join(t.TempDir(), "kv.sqlite")
+	ctx := context.Background()
+	parent := mustOpen(t, path, Options{PurgeInterval: -1})
+	if _, err := parent.EnsureNamespace(ctx, crashNS, crashNS); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashDurability$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
 	var stderr bytes.Buffer
@@ -51,10 +59,24 @@ func TestCrashDurability(t *testing.T) {
 	const want = 400
 	var acked []string
 	sc := bufio.NewScanner(out)
+	var mine []string
 	for len(acked) < want && sc.Scan() {
-		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-			acked = append(acked, k)
+		k, ok := strings.CutPrefix(sc.Text(), "ack ")
+		if !ok {
+			continue
 		}
+		acked = append(acked, k)
+		if len(acked)%40 != 0 {
+			continue
+		}
+		if e, err := parent.Get(ctx, crashNS, k); err != nil || e == nil || !bytes.Equal(e.Value, crashValue(k)) {
+			t.Errorf("key %s acknowledged by the child is not visible here: %v", k, err)
+		}
+		p := fmt.Sprintf("parent-%03d", len(acked))
+		if err := parent.Put(ctx, crashNS, p, crashValue(p), kv.PutOptions{}); err != nil {
+			t.Fatalf("put next to the child: %v", err)
+		}
+		mine = append(mine, p)
 	}
 	if err := cmd.Process.Kill(); err != nil { // SIGKILL
 		t.Fatal(err)
@@ -64,9 +86,17 @@ func TestCrashDurability(t *testing.T) {
 		t.Fatalf("child stopped after %d acknowledgements: %s", len(acked), stderr.String())
 	}
 
+	// The surviving store writes on after the child's death.
+	if err := parent.Put(ctx, crashNS, "parent-after", crashValue("parent-after"), kv.PutOptions{}); err != nil {
+		t.Fatalf("put after the child was killed: %v", err)
+	}
+	mine = append(mine, "parent-after")
+	if err := parent.Close(); err != nil {
+		t.Fatal(err)
+	}
+
 	s := mustOpen(t, path, Options{PurgeInterval: -1})
-	ctx := context.Background()
-	for _, k := range acked {
+	for _, k := range append(acked, mine...) {
 		e, err := s.Get(ctx, crashNS, k)
 		if err != nil {
 			t.Fatal(err)

@@ -53,6 +53,11 @@ type initConnector struct {
 func (c *initConnector) Driver() driver.Driver { return c.inner.Driver() }
 
 func (c *initConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	// database/sql opens a pooled connection with the context of whichever
+	// caller needed it, and ncruces keeps that context as the connection's
+	// default interrupt: a connection outlives that caller, so it must not
+	// inherit its cancellation.
+	ctx = context.WithoutCancel(ctx)
 	conn, err := c.inner.Connect(ctx)
 	if err != nil {
 		return nil, err

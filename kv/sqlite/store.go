@@ -131,7 +131,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			s.closeDBs()
+			_ = s.closeDBs()
 		}
 	}()
 
@@ -141,14 +141,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	// FULL: the WAL is synced at every commit, so an acknowledged write
 	// survives power loss, not only a crash of the process.
-	sync := "PRAGMA synchronous = FULL"
+	syncMode := "PRAGMA synchronous = FULL"
 	if opts.noSync {
-		sync = "PRAGMA synchronous = OFF"
+		syncMode = "PRAGMA synchronous = OFF"
 	}
 	s.wdb = sql.OpenDB(&initConnector{inner: wc, stmts: []string{
 		busy,
 		"PRAGMA foreign_keys = ON",
-		sync,
+		syncMode,
 		// The WAL file is reused after a checkpoint and cut back to 64 MiB
 		// when a large write made it bigger.
 		"PRAGMA journal_size_limit = 67108864",

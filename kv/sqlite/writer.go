@@ -81,7 +81,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, maxBatch, maxBytes int) (*wr
 	}{{&w.nsSeq, wNSSeq}, {&w.put, wPut}, {&w.del, wDel}, {&w.purge, wPurge}} {
 		st, err := conn.PrepareContext(ctx, p.q)
 		if err != nil {
-			w.closeStmts()
+			_ = w.closeStmts()
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
 		*p.dst = st
