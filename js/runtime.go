@@ -77,7 +77,11 @@ type Invocation struct {
 	used time.Duration // loop only
 	// Ops counts the platform operations (KV calls, subrequests) the
 	// invocation made, for the per-invocation limits. Loop only.
-	Ops    int
+	Ops int
+	// OutputGate, set for invocations of a Durable Object, returns a
+	// channel that yields when the writes made so far are durable: what an
+	// outgoing message must wait for. Loop only.
+	OutputGate func() <-chan error
 	failed atomic.Bool
 	ended  atomic.Bool
 }

@@ -124,6 +124,7 @@ func (o *object) send(ev *doEvent) (uint64, error) {
 			continue // the runtime just died; the next round replaces it
 		}
 		ev.inv = inv
+		inv.OutputGate = l.gateNow
 		l.queued++
 		o.mu.Unlock()
 		if !l.rt.Submit(inv, func() { l.deliver(ev) }) {
@@ -320,6 +321,15 @@ func (l *objectLive) evict(gen int) {
 	}
 	l.jsObj = nil
 	l.state = nil
+}
+
+// gateNow is the output gate for a message produced now. Loop only.
+func (l *objectLive) gateNow() <-chan error {
+	target := uint64(0)
+	if l.store != nil {
+		target = l.store.writeTarget()
+	}
+	return l.output.Wait(target)
 }
 
 // release sends a reply once the writes made before it are durable (the

@@ -54,6 +54,9 @@ type Registry struct {
 	// Sync is the durability of object storage (default: fsync before a
 	// reply is released).
 	Sync storage.SyncMode
+	// beforeDurable, in tests, runs after a commit's fsync and before the
+	// output gate opens for it.
+	beforeDurable func()
 
 	mu      sync.Mutex
 	classes map[string]*doClass // by unique key

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -351,5 +352,38 @@ func TestAlarmRetries(t *testing.T) {
 		if i > 2000 {
 			t.Fatalf("got %s", got)
 		}
+	}
+}
+
+// The output gate holds an object's outgoing request until the write made
+// before it is durable.
+func TestOutputGateHoldsOutgoingFetch(t *testing.T) {
+	var released atomic.Bool
+	arrivedEarly := make(chan bool, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrivedEarly <- !released.Load():
+		default:
+		}
+		_, _ = io.WriteString(w, "upstream")
+	}))
+	defer upstream.Close()
+	h := startStorage(t, t.TempDir(), time.Minute)
+	hold := make(chan struct{})
+	h.reg.beforeDurable = func() { <-hold }
+	done := make(chan string, 1)
+	go func() {
+		done <- h.in(t, "EVAL", "out", `storage.put("k", 1); return await (await fetch(`+"`"+`${"`+upstream.URL+`"}/`+"`"+`)).text()`)
+	}()
+	// Let the object run up to the gate: a second request to another object
+	// makes a full round trip through the same Worker meanwhile.
+	h.in(t, "EVAL", "other", `return 1`)
+	released.Store(true)
+	close(hold)
+	if got := <-done; got != `"upstream"` {
+		t.Fatalf("got %s", got)
+	}
+	if early := <-arrivedEarly; early {
+		t.Fatal("the object's request reached the network before its write was durable")
 	}
 }

@@ -80,11 +80,15 @@ func (s *objectStore) commit() {
 	}
 	l := s.l
 	ch := s.db.Durable(seq)
+	hook := l.o.class.reg.beforeDurable
 	go func() {
 		if err := <-ch; err != nil {
 			l.output.Break(err)
 			l.o.reset(err, true)
 			return
+		}
+		if hook != nil {
+			hook()
 		}
 		l.output.Advance(seq)
 	}()

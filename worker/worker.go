@@ -205,6 +205,12 @@ type loopAdapter struct {
 
 func (l loopAdapter) Hold() func(func()) bool { return l.rt.Hold() }
 func (l loopAdapter) Done() <-chan struct{}   { return l.rt.Done() }
+func (l loopAdapter) OutputGate() <-chan error {
+	if inv := l.rt.Current(); inv != nil && inv.OutputGate != nil {
+		return inv.OutputGate()
+	}
+	return nil
+}
 func (l loopAdapter) Report(err error) {
 	var thrown *webapi.ThrownError
 	if errors.As(err, &thrown) {

@@ -284,7 +284,19 @@ func (api *fetchAPI) fetch(call goja.FunctionCall) goja.Value {
 		client = &cc
 	}
 	finish := api.loop.Hold()
+	gate := api.loop.OutputGate()
 	go func() {
+		if gate != nil {
+			// A Durable Object's request leaves only once the writes made
+			// before it are durable; if they fail, it never leaves.
+			if err := <-gate; err != nil {
+				finish(func() {
+					cancel()
+					settle(reject(vm.NewTypeError("the Durable Object's writes failed, so its request was not sent: " + err.Error())))
+				})
+				return
+			}
+		}
 		resp, err := client.Do(req)
 		finish(func() {
 			if err != nil {

@@ -19,6 +19,10 @@ type Loop interface {
 	Report(err error)
 	// Done is closed when the runtime stops for good.
 	Done() <-chan struct{}
+	// OutputGate returns, inside a Durable Object, a channel that yields
+	// once the writes made so far are durable (nil outside objects): an
+	// outgoing request waits for it.
+	OutputGate() <-chan error
 }
 
 // Config is what Install needs.
