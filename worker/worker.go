@@ -238,7 +238,9 @@ func (w *Worker) consoleSink() func(slog.Level, string) {
 
 // newRuntime is the pool's factory: a runtime with the Worker loaded.
 func (w *Worker) newRuntime(ctx context.Context) (*js.Runtime, error) {
-	rt := js.NewRuntime(js.Options{Logger: w.log, SetupLimit: w.spec.CPULimit})
+	// Evaluating the script's top level has its own budget: a Worker with a
+	// tight per-request limit must still be able to start.
+	rt := js.NewRuntime(js.Options{Logger: w.log, SetupLimit: max(w.spec.CPULimit, js.DefaultCPULimit)})
 	inst := &instance{rt: rt, log: w.log, w: w}
 	rt.Host = inst
 	err := rt.Do(ctx, func(vm *goja.Runtime) error {
