@@ -1,16 +1,17 @@
 package worker
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/dop251/goja"
 	"github.com/kiln-dev/kiln/durable"
+	"github.com/kiln-dev/kiln/internal/whatwgurl"
 	"github.com/kiln-dev/kiln/js"
 	"github.com/kiln-dev/kiln/js/structuredclone"
 	"github.com/kiln-dev/kiln/js/webapi"
@@ -293,49 +294,108 @@ func (s *stub) call(run func(l *objectLive, reply func(func() goja.Value), fail 
 func (s *stub) fetch(c goja.FunctionCall) goja.Value {
 	inst := s.a.inst
 	vm := inst.rt.VM()
-	var method, url string
-	var header http.Header
-	var body io.ReadCloser
-	if thrown := catch(func() {
-		method, url, header, body = inst.apis.Fetch.RequestParts(c.Argument(0), c.Argument(1))
-	}); thrown != nil {
+	var out webapi.OutgoingRequest
+	if thrown := catch(func() { out = inst.apis.Fetch.RequestParts(c.Argument(0), c.Argument(1)) }); thrown != nil {
 		p, _, reject := vm.NewPromise()
 		_ = reject(thrown)
 		return vm.ToValue(p)
 	}
 	return s.call(func(l *objectLive, reply func(func() goja.Value), fail func(error), done func()) {
-		lvm := l.rt.VM()
-		req := l.inst.apis.Fetch.NewRequest(webapi.IncomingRequest{Method: method, URL: url, Header: header, Body: body})
-		handler, ok := goja.AssertFunction(l.jsObj.Get("fetch"))
-		if !ok {
-			fail(errors.New("Handler does not export a fetch() function."))
-			done()
-			return
-		}
-		v, err := handler(l.jsObj, req)
+		l.fetchFollowing(out, 0, func(resp *webapi.Response) {
+			reply(func() goja.Value { return inst.apis.Fetch.NewResponse(resp, true) })
+		}, fail, done)
+	})
+}
+
+// maxRedirects is how many redirects a stub's fetch follows, as fetch() does.
+const maxRedirects = 20
+
+// fetchFollowing calls the object's fetch handler with req and, like
+// fetch(), follows redirects it answers with (to the same object: a stub's
+// requests always reach its object). Loop only.
+func (l *objectLive) fetchFollowing(req webapi.OutgoingRequest, hops int, deliver func(*webapi.Response), fail func(error), done func()) {
+	handler, ok := goja.AssertFunction(l.jsObj.Get("fetch"))
+	if !ok {
+		fail(errors.New("Handler does not export a fetch() function."))
+		done()
+		return
+	}
+	jsReq := l.inst.apis.Fetch.NewRequest(webapi.IncomingRequest{Method: req.Method, URL: req.URL, Header: req.Header, Body: req.Body})
+	v, err := handler(l.jsObj, jsReq)
+	if err != nil {
+		fail(l.objectError(err))
+		done()
+		return
+	}
+	l.inst.w.await(l.inst, v, func(val goja.Value, err error) {
 		if err != nil {
 			fail(l.objectError(err))
 			done()
 			return
 		}
-		l.inst.w.await(l.inst, v, func(val goja.Value, err error) {
-			if err != nil {
-				fail(l.objectError(err))
+		resp, ok := l.inst.apis.Fetch.ResponseOf(val)
+		if !ok {
+			fail(errors.New("TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'"))
+			done()
+			return
+		}
+		if next, follow := redirectTarget(req, resp); follow {
+			if resp.Body != nil {
+				_ = resp.Body.Close()
+			}
+			if req.Redirect == "error" {
+				fail(&rpcError{name: "TypeError", message: "Fetch failed: the Durable Object answered with a redirect and the redirect mode is \"error\"."})
 				done()
 				return
 			}
-			resp, ok := l.inst.apis.Fetch.ResponseOf(val)
-			if !ok {
-				fail(errors.New("TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'"))
+			if hops >= maxRedirects {
+				fail(&rpcError{name: "TypeError", message: "Too many redirects."})
 				done()
 				return
 			}
-			_ = lvm
-			l.release(func() {
-				reply(func() goja.Value { return inst.apis.Fetch.NewResponse(resp, true) })
-			}, fail, done)
-		})
+			l.fetchFollowing(next, hops+1, deliver, fail, done)
+			return
+		}
+		l.release(func() { deliver(resp) }, fail, done)
 	})
+}
+
+// redirectTarget returns the request to send after resp, if resp is a
+// redirect that the request's mode follows (Fetch standard rules: 303, and
+// 301/302 after POST, become GET without a body; 307/308 resend the body,
+// which must be replayable).
+func redirectTarget(req webapi.OutgoingRequest, resp *webapi.Response) (webapi.OutgoingRequest, bool) {
+	switch resp.Status {
+	case 301, 302, 303, 307, 308:
+	default:
+		return req, false
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" || req.Redirect == "manual" {
+		return req, false
+	}
+	base, err := whatwgurl.Parse(req.URL, nil)
+	if err != nil {
+		return req, false
+	}
+	target, err := whatwgurl.Parse(loc, base)
+	if err != nil {
+		return req, false
+	}
+	next := webapi.OutgoingRequest{Method: req.Method, URL: target.Href(), Header: req.Header.Clone(), Redirect: req.Redirect}
+	switch {
+	case resp.Status == 303 && req.Method != "GET" && req.Method != "HEAD", (resp.Status == 301 || resp.Status == 302) && req.Method == "POST":
+		next.Method = "GET"
+		for _, h := range []string{"Content-Type", "Content-Length", "Content-Encoding", "Content-Language", "Content-Location"} {
+			next.Header.Del(h)
+		}
+	case req.Replayable != nil:
+		next.Body = io.NopCloser(bytes.NewReader(req.Replayable))
+		next.Replayable = req.Replayable
+	case req.Body != nil:
+		return req, false // a streamed body cannot be sent twice
+	}
+	return next, true
 }
 
 // reservedMethods cannot be called over RPC (spec/platform.md §2a).

@@ -30,6 +30,10 @@ class Counter extends DurableObject {
 	breakMe(reason) { this.ctx.abort(reason); }
 	async fetch(request) {
 		const url = new URL(request.url);
+		if (url.pathname === "/moved") return Response.redirect(new URL("/target", url).href, 302);
+		if (url.pathname === "/see-other") return new Response(null, {status: 303, headers: {location: "/target?from=303"}});
+		if (url.pathname === "/temp") return new Response(null, {status: 307, headers: {location: "/target"}});
+		if (url.pathname === "/loop") return Response.redirect(url.href, 301);
 		return new Response(request.method + " " + url.pathname + " " + (await request.text()) + " " + this.count, {headers: {"x-from": "object"}});
 	}
 }
@@ -123,6 +127,18 @@ func TestDOFetch(t *testing.T) {
 		const r = await s.fetch("http://do/path", {method: "POST", body: "payload"});
 		return [r.status, await r.text(), r.headers.get("x-from")]`, `[200,"POST /path payload 3","object"]`)
 	h.expect(t, `const r = await env.COUNTER.getByName("f").fetch(new Request("https://any.host/q?x=1")); return await r.text()`, `"GET /q  3"`)
+}
+
+func TestDOFetchFollowsRedirects(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	h.expect(t, `const s = env.COUNTER.getByName("r");
+		const a = await s.fetch("http://do/moved");
+		const b = await s.fetch("http://do/see-other", {method: "POST", body: "dropped"});
+		const c = await s.fetch("http://do/temp", {method: "PUT", body: "kept"});
+		const m = await s.fetch("http://do/moved", {redirect: "manual"});
+		let loop; try { await s.fetch("http://do/loop"); } catch (e) { loop = e.message }
+		return [await a.text(), await b.text(), await c.text(), m.status, m.headers.get("location"), loop]`,
+		`["GET /target  0","GET /target  0","PUT /target kept 0",302,"http://do/target","Too many redirects."]`)
 }
 
 func TestDOIDs(t *testing.T) {

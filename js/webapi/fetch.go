@@ -80,21 +80,36 @@ func (f *Fetch) NewResponse(resp *Response, immutable bool) *goja.Object {
 
 // RequestParts reads a script Request (or the arguments of fetch()) as Go
 // values; the body is handed over as a reader. Loop only.
-func (f *Fetch) RequestParts(input, init goja.Value) (method, url string, header http.Header, bodyReader io.ReadCloser) {
+func (f *Fetch) RequestParts(input, init goja.Value) OutgoingRequest {
 	api := f.api
 	r, ok := Impl[*request](input)
 	if !ok || (init != nil && !goja.IsUndefined(init)) {
 		r = api.newRequest(input, init)
 	}
-	header = http.Header{}
-	r.hdr.toHTTP(header)
+	out := OutgoingRequest{Method: r.method, URL: r.url, Header: http.Header{}, Redirect: r.redirect}
+	r.hdr.toHTTP(out.Header)
 	if !r.body.isNull() {
 		if api.used(r.body) {
 			ThrowTypeError(api.vm, errBodyUsed)
 		}
-		bodyReader = api.bodyReader(r.body)
+		if r.body.kind == bodyBytes {
+			out.Replayable = r.body.data
+		}
+		out.Body = api.bodyReader(r.body)
 	}
-	return r.method, r.url, header, bodyReader
+	return out
+}
+
+// OutgoingRequest is a script Request as Go sends it on.
+type OutgoingRequest struct {
+	Method   string
+	URL      string
+	Header   http.Header
+	Body     io.ReadCloser // nil for none
+	Redirect string        // "follow", "manual" or "error"
+	// Replayable holds the body's bytes when they are known in advance, so
+	// that a 307/308 redirect can send them again.
+	Replayable []byte
 }
 
 // bodyReader hands a body to Go as a reader, marking it used. Loop only.
