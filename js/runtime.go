@@ -82,8 +82,8 @@ type Invocation struct {
 	// channel that yields when the writes made so far are durable: what an
 	// outgoing message must wait for. Loop only.
 	OutputGate func() <-chan error
-	failed atomic.Bool
-	ended  atomic.Bool
+	failed     atomic.Bool
+	ended      atomic.Bool
 }
 
 // NewRuntime creates a runtime and starts its loop.
