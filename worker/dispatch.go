@@ -28,6 +28,13 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.writeError(rw, r, err)
 		return
 	}
+	if resp.Status == http.StatusSwitchingProtocols && resp.WebSocket != nil {
+		if resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		serveWebSocket(rw, r, resp.WebSocket, w.log)
+		return
+	}
 	writeResponse(rw, resp)
 }
 

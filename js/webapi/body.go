@@ -50,6 +50,7 @@ type fetchAPI struct {
 	request  *Class
 	response *Class
 	client   httpDoer
+	ws       *webSockets
 
 	jsonParse goja.Callable
 }

@@ -71,7 +71,7 @@ func (f *Fetch) NewResponse(resp *Response, immutable bool) *goja.Object {
 	if immutable {
 		guard = guardImmutable
 	}
-	r := &response{status: resp.Status, statusText: resp.StatusText, hdr: headersFromHTTP(resp.Header, guard), body: &body{}, kind: "default", webSocket: resp.WebSocket}
+	r := &response{status: resp.Status, statusText: resp.StatusText, hdr: headersFromHTTP(resp.Header, guard), body: &body{}, kind: "default", wsEnd: resp.WebSocket}
 	if resp.Body != nil {
 		r.body = &body{kind: bodyKindReader, reader: resp.Body}
 	}

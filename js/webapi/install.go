@@ -52,6 +52,9 @@ func Install(vm *goja.Runtime, cfg Config) (*Installed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("installing fetch: %w", err)
 	}
+	if f.api.ws, err = installWebSockets(vm, internal, cfg.Loop); err != nil {
+		return nil, fmt.Errorf("installing WebSocket: %w", err)
+	}
 	return &Installed{Internal: internal, Fetch: f}, nil
 }
 

@@ -18,6 +18,7 @@ type response struct {
 	redirected bool
 	kind       string // "default" or "error"
 	webSocket  goja.Value
+	wsEnd      *WebSocketEnd // set when the response came from Go with a socket
 	cf         goja.Value
 }
 
@@ -52,8 +53,12 @@ func (api *fetchAPI) installResponse() {
 	c.Getter("redirected", func(v goja.Value) goja.Value { return vm.ToValue(this(v).redirected) })
 	c.Getter("type", func(v goja.Value) goja.Value { return vm.ToValue(this(v).kind) })
 	c.Getter("webSocket", func(v goja.Value) goja.Value {
-		if ws := this(v).webSocket; ws != nil {
-			return ws
+		r := this(v)
+		if r.webSocket == nil && r.wsEnd != nil {
+			r.webSocket = (&Fetch{api: api}).NewWebSocket(r.wsEnd)
+		}
+		if r.webSocket != nil {
+			return r.webSocket
 		}
 		return goja.Null()
 	})
@@ -132,6 +137,13 @@ func (api *fetchAPI) newResponse(bodyInit, init goja.Value) *response {
 			api.headers.fill(r.hdr, v)
 		}
 		if v := o.Get("webSocket"); v != nil && !goja.IsUndefined(v) && !goja.IsNull(v) {
+			end := (&Fetch{api: api}).WebSocketEndOf(v)
+			if end == nil {
+				ThrowTypeError(vm, "Failed to construct 'Response': webSocket must be a WebSocket.")
+			}
+			if !end.MarkUsed() {
+				ThrowTypeError(vm, "The WebSocket has already been accepted or used in a Response.")
+			}
 			r.webSocket = v
 		}
 		if v := o.Get("cf"); v != nil && !goja.IsUndefined(v) {
@@ -168,8 +180,9 @@ type Response struct {
 	Body io.ReadCloser
 	// ContentLength is the body's size when known in advance, else -1.
 	ContentLength int64
-	// WebSocket is the script's WebSocket for a 101 response, else nil.
-	WebSocket goja.Value
+	// WebSocket is the end of the WebSocket a 101 response hands to its
+	// receiver (the client's end), else nil.
+	WebSocket *WebSocketEnd
 }
 
 // ResponseOf converts a script value into a Response. It must run on the
@@ -180,7 +193,12 @@ func (f *Fetch) ResponseOf(v goja.Value) (resp *Response, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	out := &Response{Status: r.status, StatusText: r.statusText, Header: http.Header{}, WebSocket: r.webSocket, ContentLength: -1}
+	out := &Response{Status: r.status, StatusText: r.statusText, Header: http.Header{}, ContentLength: -1}
+	if r.wsEnd != nil {
+		out.WebSocket = r.wsEnd
+	} else if r.webSocket != nil {
+		out.WebSocket = f.WebSocketEndOf(r.webSocket)
+	}
 	r.hdr.toHTTP(out.Header)
 	switch r.body.kind {
 	case bodyBytes:

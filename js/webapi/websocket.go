@@ -1,0 +1,289 @@
+package webapi
+
+import (
+	"sync"
+
+	"github.com/dop251/goja"
+)
+
+// WebSocketMessage is what travels between the two ends of a WebSocket: a
+// text or binary message, or the close of the sending end.
+type WebSocketMessage struct {
+	Text     bool
+	Data     []byte
+	Close    bool
+	Code     int
+	Reason   string
+	WasClean bool
+}
+
+// WebSocketSink receives what an end's peer sends: a script WebSocket, a
+// network connection, or a Durable Object that accepted the socket for
+// hibernation.
+type WebSocketSink interface {
+	Deliver(m WebSocketMessage)
+}
+
+// WebSocketEnd is one end of a WebSocket. The two ends of a WebSocketPair
+// are peers: what one sends, the other's sink receives. Ends are plain Go
+// values, so an end can pass from one runtime to another (a Durable Object
+// returns the client end to the Worker that answers the upgrade) and
+// outlive the script object that wrapped it (hibernation). Safe for
+// concurrent use.
+type WebSocketEnd struct {
+	mu      sync.Mutex
+	peer    *WebSocketEnd
+	sink    WebSocketSink
+	pending []WebSocketMessage // received before a sink was attached
+	closed  bool               // this end sent its close
+	gone    bool               // the peer closed
+	used    bool               // accepted, or put in a Response
+	// Owner is free for the platform: the Durable Object a hibernatable end
+	// belongs to, its tags and attachment.
+	Owner any
+}
+
+// NewWebSocketPair returns two connected ends.
+func NewWebSocketPair() (*WebSocketEnd, *WebSocketEnd) {
+	a, b := &WebSocketEnd{}, &WebSocketEnd{}
+	a.peer, b.peer = b, a
+	return a, b
+}
+
+// Peer is the other end.
+func (e *WebSocketEnd) Peer() *WebSocketEnd { return e.peer }
+
+// Attach makes s the receiver of what the peer sends, delivering what
+// arrived before. It reports false if the end already has a sink.
+func (e *WebSocketEnd) Attach(s WebSocketSink) bool {
+	e.mu.Lock()
+	if e.sink != nil {
+		e.mu.Unlock()
+		return false
+	}
+	e.sink = s
+	e.used = true
+	pending := e.pending
+	e.pending = nil
+	e.mu.Unlock()
+	for _, m := range pending {
+		s.Deliver(m)
+	}
+	return true
+}
+
+// Detach removes the sink (the receiver will attach a new one later);
+// messages queue meanwhile.
+func (e *WebSocketEnd) Detach() {
+	e.mu.Lock()
+	e.sink = nil
+	e.mu.Unlock()
+}
+
+// MarkUsed records that the end was handed over (put in a Response).
+// It reports false if it already was.
+func (e *WebSocketEnd) MarkUsed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.used {
+		return false
+	}
+	e.used = true
+	return true
+}
+
+// Used reports whether the end was accepted or handed over.
+func (e *WebSocketEnd) Used() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.used
+}
+
+// Send delivers m to the peer. It reports false if this end already closed.
+func (e *WebSocketEnd) Send(m WebSocketMessage) bool {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return false
+	}
+	if m.Close {
+		e.closed = true
+	}
+	e.mu.Unlock()
+	e.peer.receive(m)
+	return true
+}
+
+func (e *WebSocketEnd) receive(m WebSocketMessage) {
+	e.mu.Lock()
+	if m.Close {
+		e.gone = true
+	}
+	s := e.sink
+	if s == nil {
+		e.pending = append(e.pending, m)
+		e.mu.Unlock()
+		return
+	}
+	e.mu.Unlock()
+	s.Deliver(m)
+}
+
+// Closed reports whether this end sent its close; PeerClosed whether the
+// other end did.
+func (e *WebSocketEnd) Closed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
+// PeerClosed reports whether the other end closed.
+func (e *WebSocketEnd) PeerClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.gone
+}
+
+// webSockets is the WebSocket support of one runtime.
+type webSockets struct {
+	vm       *goja.Runtime
+	loop     Loop
+	internal *goja.Object
+	handle   *Class // the opaque handle script wrappers keep
+}
+
+// scriptSink delivers messages to a script WebSocket on its loop.
+type scriptSink struct {
+	ws     *webSockets
+	object *goja.Object // the script WebSocket
+}
+
+func (s *scriptSink) Deliver(m WebSocketMessage) {
+	finish := s.ws.loopHold()
+	if finish == nil {
+		return
+	}
+	finish(func() { s.ws.dispatch(s.object, m) })
+}
+
+// loopHold returns a completion on the loop usable from any goroutine.
+func (w *webSockets) loopHold() func(func()) bool {
+	return w.loop.Hold()
+}
+
+// dispatch fires the event for m on a script WebSocket. Loop only.
+func (w *webSockets) dispatch(ws *goja.Object, m WebSocketMessage) {
+	fn, ok := goja.AssertFunction(w.internal.Get("wsDispatch"))
+	if !ok {
+		return
+	}
+	var args []goja.Value
+	switch {
+	case m.Close:
+		args = []goja.Value{ws, w.vm.ToValue("close"), w.vm.ToValue(m.Code), w.vm.ToValue(m.Reason), w.vm.ToValue(m.WasClean)}
+	case m.Text:
+		args = []goja.Value{ws, w.vm.ToValue("message"), w.vm.ToValue(string(m.Data))}
+	default:
+		args = []goja.Value{ws, w.vm.ToValue("message"), w.vm.ToValue(w.vm.NewArrayBuffer(m.Data))}
+	}
+	if _, err := fn(goja.Undefined(), args...); err != nil {
+		w.loop.Report(err)
+	}
+}
+
+// messageOf converts a script value given to send().
+func (w *webSockets) messageOf(v goja.Value) WebSocketMessage {
+	if s, ok := v.Export().(string); ok {
+		return WebSocketMessage{Text: true, Data: []byte(s)}
+	}
+	if b, ok := BytesOf(w.vm, v); ok {
+		return WebSocketMessage{Data: b}
+	}
+	return WebSocketMessage{Text: true, Data: []byte(v.String())}
+}
+
+func installWebSockets(vm *goja.Runtime, internal *goja.Object, loop Loop) (*webSockets, error) {
+	w := &webSockets{vm: vm, loop: loop, internal: internal}
+	w.handle = DefineClass(vm, "WebSocketHandle", nil, nil)
+	set := func(name string, fn func(goja.FunctionCall) goja.Value) error { return internal.Set(name, fn) }
+	endOf := func(v goja.Value) *WebSocketEnd { return MustImpl[*WebSocketEnd](vm, v) }
+	if err := set("wsNewPair", func(goja.FunctionCall) goja.Value {
+		a, b := NewWebSocketPair()
+		return vm.NewArray(w.handle.New(a), w.handle.New(b))
+	}); err != nil {
+		return nil, err
+	}
+	if err := set("wsAccept", func(c goja.FunctionCall) goja.Value {
+		e := endOf(c.Argument(0))
+		if !e.Attach(&scriptSink{ws: w, object: c.Argument(1).ToObject(vm)}) {
+			ThrowTypeError(vm, "This WebSocket has already been accepted or used in a Response.")
+		}
+		return goja.Undefined()
+	}); err != nil {
+		return nil, err
+	}
+	if err := set("wsSend", func(c goja.FunctionCall) goja.Value {
+		e := endOf(c.Argument(0))
+		m := w.messageOf(c.Argument(1))
+		if len(m.Data) > MaxWebSocketMessage {
+			ThrowRangeError(vm, "Message is too large: %d bytes (the limit is %d).", len(m.Data), MaxWebSocketMessage)
+		}
+		return vm.ToValue(e.Send(m))
+	}); err != nil {
+		return nil, err
+	}
+	if err := set("wsClose", func(c goja.FunctionCall) goja.Value {
+		e := endOf(c.Argument(0))
+		m := WebSocketMessage{Close: true, Code: 1005, WasClean: true}
+		if v := c.Argument(1); !goja.IsUndefined(v) {
+			m.Code = int(v.ToInteger())
+		}
+		if v := c.Argument(2); !goja.IsUndefined(v) {
+			m.Reason = v.String()
+		}
+		return vm.ToValue(e.Send(m))
+	}); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// MaxWebSocketMessage is the largest message a WebSocket carries (32 MiB).
+const MaxWebSocketMessage = 32 << 20
+
+// WebSocketEndOf returns the end behind a script WebSocket, or nil.
+func (f *Fetch) WebSocketEndOf(v goja.Value) *WebSocketEnd {
+	o, ok := v.(*goja.Object)
+	if !ok || o == nil {
+		return nil
+	}
+	fn, ok := goja.AssertFunction(f.api.internal.Get("wsHandleOf"))
+	if !ok {
+		return nil
+	}
+	h, err := fn(goja.Undefined(), o)
+	if err != nil {
+		return nil
+	}
+	e, _ := Impl[*WebSocketEnd](h)
+	return e
+}
+
+// NewWebSocket wraps an end as a script WebSocket. Loop only.
+func (f *Fetch) NewWebSocket(e *WebSocketEnd) goja.Value {
+	fn, ok := goja.AssertFunction(f.api.internal.Get("wsWrap"))
+	if !ok {
+		return goja.Undefined()
+	}
+	v, err := fn(goja.Undefined(), f.api.ws.handle.New(e))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// DispatchWebSocket fires the event for m on the script WebSocket ws (used
+// by the platform for sockets it delivers to itself). Loop only.
+func (f *Fetch) DispatchWebSocket(ws goja.Value, m WebSocketMessage) {
+	f.api.ws.dispatch(ws.ToObject(f.api.vm), m)
+}

@@ -1,0 +1,126 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/coder/websocket"
+	"github.com/kiln-dev/kiln/js/webapi"
+)
+
+// serveWebSocket completes an upgrade the Worker answered with status 101:
+// the HTTP connection becomes the client's side of the WebSocket pair whose
+// other end the script (or a Durable Object) holds.
+func serveWebSocket(rw http.ResponseWriter, r *http.Request, client *webapi.WebSocketEnd, log *slog.Logger) {
+	conn, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
+		// Workers do not check the Origin header; the script may.
+		InsecureSkipVerify: true,
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		log.Warn("WebSocket upgrade failed", "error", err)
+		client.Send(webapi.WebSocketMessage{Close: true, Code: 1006, Reason: "WebSocket upgrade failed."})
+		return
+	}
+	conn.SetReadLimit(webapi.MaxWebSocketMessage)
+	sink := newNetSink(conn)
+	client.Attach(sink)
+	ctx := context.Background()
+	for {
+		typ, data, err := conn.Read(ctx)
+		if err != nil {
+			m := webapi.WebSocketMessage{Close: true, Code: 1006, Reason: "WebSocket disconnected without sending Close frame."}
+			var ce websocket.CloseError
+			if errors.As(err, &ce) {
+				m.Code, m.Reason, m.WasClean = int(ce.Code), ce.Reason, true
+				if ce.Code == websocket.StatusNoStatusRcvd {
+					m.Code = 1005
+				}
+			}
+			client.Send(m)
+			sink.stop()
+			return
+		}
+		client.Send(webapi.WebSocketMessage{Text: typ == websocket.MessageText, Data: data})
+	}
+}
+
+// netSink writes what the script sends to the connection, in order, from
+// one goroutine.
+type netSink struct {
+	conn *websocket.Conn
+
+	mu      sync.Mutex
+	queue   []webapi.WebSocketMessage
+	wake    chan struct{}
+	stopped bool
+}
+
+func newNetSink(conn *websocket.Conn) *netSink {
+	s := &netSink{conn: conn, wake: make(chan struct{}, 1)}
+	go s.run()
+	return s
+}
+
+func (s *netSink) Deliver(m webapi.WebSocketMessage) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	s.queue = append(s.queue, m)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *netSink) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *netSink) run() {
+	ctx := context.Background()
+	for {
+		s.mu.Lock()
+		for len(s.queue) == 0 && !s.stopped {
+			s.mu.Unlock()
+			<-s.wake
+			s.mu.Lock()
+		}
+		if len(s.queue) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		m := s.queue[0]
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		if m.Close {
+			code := websocket.StatusCode(m.Code)
+			if m.Code == 1005 || m.Code == 0 {
+				code = websocket.StatusNormalClosure
+			}
+			_ = s.conn.Close(code, m.Reason)
+			s.stop()
+			return
+		}
+		typ := websocket.MessageBinary
+		if m.Text {
+			typ = websocket.MessageText
+		}
+		if err := s.conn.Write(ctx, typ, m.Data); err != nil {
+			s.stop()
+			return
+		}
+	}
+}
