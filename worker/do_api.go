@@ -151,6 +151,7 @@ func defineDurableObjects(inst *instance) *doAPI {
 
 	a.stateCls = webapi.DefineClass(vm, "DurableObjectState", nil, nil)
 	a.defineState()
+	a.defineHibernation()
 	a.defineStorage()
 	return a
 }
@@ -767,6 +768,7 @@ func (a *doAPI) defineState() {
 			reason = r.String()
 		}
 		err := &abortError{reason: reason}
+		l.o.closeSockets(reason)
 		l.o.reset(err, true)
 		e := newError(vm, reason)
 		_ = e.ToObject(vm).Set("durableObjectReset", true)

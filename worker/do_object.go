@@ -10,6 +10,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/kiln-dev/kiln/durable"
 	"github.com/kiln-dev/kiln/js"
+	"github.com/kiln-dev/kiln/js/webapi"
 )
 
 // object is one Durable Object: at most one live activation at a time.
@@ -22,6 +23,7 @@ type object struct {
 	gen      uint64      // bumped when the object is reset
 	resetErr error       // why the previous generation ended
 	live     *objectLive // the activation in memory, nil when there is none
+	hib      hibernation // hibernatable WebSockets: they outlive activations
 }
 
 // objectLive is an activation of an object on one runtime of the Worker
@@ -49,6 +51,8 @@ type objectLive struct {
 	// inTransaction counts storage.transaction() closures running: their
 	// writes commit when the outermost one ends.
 	inTransaction int
+	// wrappers are this activation's script objects for hibernatable sockets.
+	wrappers map[*webapi.WebSocketEnd]goja.Value
 }
 
 // doEvent is a request, RPC call or alarm for an object.
@@ -321,6 +325,10 @@ func (l *objectLive) evict(gen int) {
 	}
 	l.jsObj = nil
 	l.state = nil
+	l.wrappers = nil
+	if f := o.class.reg.OnEvict; f != nil {
+		f(o.class.name, o.id.String())
+	}
 }
 
 // gateNow is the output gate for a message produced now. Loop only.

@@ -54,6 +54,8 @@ type Registry struct {
 	// Sync is the durability of object storage (default: fsync before a
 	// reply is released).
 	Sync storage.SyncMode
+	// OnEvict, if set, is told when an idle object leaves memory.
+	OnEvict func(class, id string)
 	// beforeDurable, in tests, runs after a commit's fsync and before the
 	// output gate opens for it.
 	beforeDurable func()

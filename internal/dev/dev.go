@@ -49,6 +49,8 @@ type Options struct {
 	// IdleTimeout is how long a Durable Object stays in memory without
 	// events; 0 means the platform's 70 s.
 	IdleTimeout time.Duration
+	// OnEvict, if set, is told when a Durable Object leaves memory.
+	OnEvict func(class, id string)
 }
 
 // Server is a running dev session.
@@ -192,6 +194,7 @@ func (s *Server) build(ctx context.Context) (*config.Config, error) {
 	}
 	if (len(classes) > 0 || len(doBindings) > 0) && s.objects == nil {
 		s.objects = worker.NewRegistry(localstate.DOPath(localstate.Dir(cfg.Dir, s.opts.PersistTo)), s.opts.IdleTimeout)
+		s.objects.OnEvict = s.opts.OnEvict
 	}
 	w, err := worker.New(ctx, worker.Spec{
 		KVNamespaces:   kvBindings,

@@ -1,9 +1,11 @@
 package webapi
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/dop251/goja"
+	"github.com/kiln-dev/kiln/js/structuredclone"
 )
 
 // WebSocketMessage is what travels between the two ends of a WebSocket: a
@@ -245,6 +247,9 @@ func installWebSockets(vm *goja.Runtime, internal *goja.Object, loop Loop) (*web
 	}); err != nil {
 		return nil, err
 	}
+	if err := w.installAttachments(internal); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
@@ -286,4 +291,69 @@ func (f *Fetch) NewWebSocket(e *WebSocketEnd) goja.Value {
 // by the platform for sockets it delivers to itself). Loop only.
 func (f *Fetch) DispatchWebSocket(ws goja.Value, m WebSocketMessage) {
 	f.api.ws.dispatch(ws.ToObject(f.api.vm), m)
+}
+
+// WebSocketAttachments is implemented by an end's Owner when the platform
+// keeps the socket's attachment (hibernatable sockets, whose script
+// wrapper does not survive hibernation).
+type WebSocketAttachments interface {
+	SetAttachment(data []byte)
+	Attachment() []byte
+}
+
+// MaxWebSocketAttachment is the largest serialized attachment (16 KiB).
+const MaxWebSocketAttachment = 16 << 10
+
+func (w *webSockets) installAttachments(internal *goja.Object) error {
+	vm := w.vm
+	if err := internal.Set("wsHibernatable", func(c goja.FunctionCall) goja.Value {
+		e, ok := Impl[*WebSocketEnd](c.Argument(0))
+		return vm.ToValue(ok && e.Owner != nil)
+	}); err != nil {
+		return err
+	}
+	if err := internal.Set("wsSerializeAttachment", func(c goja.FunctionCall) goja.Value {
+		e, ok := Impl[*WebSocketEnd](c.Argument(0))
+		if !ok {
+			return goja.Undefined()
+		}
+		att, ok := e.Owner.(WebSocketAttachments)
+		if !ok {
+			return goja.Undefined()
+		}
+		data, err := structuredclone.Serialize(vm, c.Argument(1), structuredclone.Options{})
+		if err != nil {
+			var dce *structuredclone.DataCloneError
+			if errors.As(err, &dce) {
+				ThrowDOMException(vm, dce.Message, "DataCloneError")
+			}
+			panic(err)
+		}
+		if len(data) > MaxWebSocketAttachment {
+			ThrowRangeError(vm, "A WebSocket 'attachment' cannot be larger than %d bytes. 'attachment' was %d bytes.", MaxWebSocketAttachment, len(data))
+		}
+		att.SetAttachment(data)
+		return vm.ToValue(true)
+	}); err != nil {
+		return err
+	}
+	return internal.Set("wsDeserializeAttachment", func(c goja.FunctionCall) goja.Value {
+		e, ok := Impl[*WebSocketEnd](c.Argument(0))
+		if !ok {
+			return goja.Undefined()
+		}
+		att, ok := e.Owner.(WebSocketAttachments)
+		if !ok {
+			return goja.Undefined()
+		}
+		data := att.Attachment()
+		if data == nil {
+			return goja.Null()
+		}
+		v, err := structuredclone.Deserialize(vm, data)
+		if err != nil {
+			panic(vm.NewGoError(err))
+		}
+		return v
+	})
 }

@@ -82,16 +82,26 @@ const wsModule = () => {
       this[1] = new WebSocket(WS_TOKEN, b);
     }
   }
+  class WebSocketRequestResponsePair {
+    #request;
+    #response;
+    constructor(request, response) {
+      this.#request = String(request);
+      this.#response = String(response);
+    }
+    get request() { return this.#request; }
+    get response() { return this.#response; }
+  }
   internal.wsHandleOf = (ws) => (ws instanceof WebSocket ? WebSocket[WS_TOKEN](ws) : undefined);
   internal.wsWrap = (handle) => new WebSocket(WS_TOKEN, handle);
   internal.wsDispatch = (ws, type, a, b, c) => WebSocket._dispatch(ws, type, a, b, c);
-  return { WebSocket, WebSocketPair };
+  return { WebSocket, WebSocketPair, WebSocketRequestResponsePair };
 };
 
 let wsClasses;
 const wsLoad = () => (wsClasses ??= wsModule());
 internal.wsLoad = wsLoad;
-for (const name of ["WebSocket", "WebSocketPair"]) {
+for (const name of ["WebSocket", "WebSocketPair", "WebSocketRequestResponsePair"]) {
   Object.defineProperty(globalThis, name, {
     configurable: true,
     enumerable: false,
