@@ -320,4 +320,3 @@ func (o *object) closeSockets(reason string) {
 		end.Send(webapi.WebSocketMessage{Close: true, Code: 1011, Reason: reason})
 	}
 }
-
