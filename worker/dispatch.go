@@ -32,7 +32,7 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if resp.Body != nil {
 			_ = resp.Body.Close()
 		}
-		serveWebSocket(rw, r, resp.WebSocket, w.log)
+		webapi.ServeWebSocket(rw, r, resp.WebSocket, w.log)
 		return
 	}
 	writeResponse(rw, resp)

@@ -65,3 +65,26 @@ func TestWebSocketPairEcho(t *testing.T) {
 		t.Fatalf("plain request: %d", code)
 	}
 }
+
+func TestOutboundWebSocket(t *testing.T) {
+	echo := start(t, Spec{Script: module(`return { default: { fetch(request) {
+		const [client, server] = Object.values(new WebSocketPair());
+		server.accept();
+		server.addEventListener("message", (e) => server.send("upstream got " + e.data + " with " + request.headers.get("x-token")));
+		return new Response(null, { status: 101, webSocket: client });
+	} } };`)})
+	srv := start(t, Spec{Script: module(`return { default: { async fetch(request, env) {
+		const resp = await fetch(env.UPSTREAM, { headers: { Upgrade: "websocket", "X-Token": "t0k" } });
+		const ws = resp.webSocket;
+		if (resp.status !== 101 || !ws) return new Response("no socket: " + resp.status, { status: 502 });
+		ws.accept();
+		const reply = new Promise((resolve) => ws.addEventListener("message", (e) => resolve(e.data)));
+		ws.send("hi");
+		const text = await reply;
+		ws.close(1000, "done");
+		return new Response(text);
+	} } };`), Vars: []Var{{"UPSTREAM", echo.URL}}})
+	if code, body, _ := get(t, srv.URL); code != 200 || body != "upstream got hi with t0k" {
+		t.Fatalf("%d %q", code, body)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/coder/websocket"
 	"github.com/dop251/goja"
 )
 
@@ -251,6 +252,9 @@ func (api *fetchAPI) fetch(call goja.FunctionCall) goja.Value {
 		settle(reject(vm.NewTypeError(fmt.Sprintf("Fetch API cannot load: %s", r.url))))
 		return vm.ToValue(p)
 	}
+	if strings.EqualFold(r.hdr.getOr("upgrade"), "websocket") {
+		return api.fetchWebSocket(r, p, resolve, reject, settle)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if sig, ok := r.signal.(*goja.Object); ok && sig != nil {
 		if sig.Get("aborted").ToBoolean() {
@@ -387,4 +391,51 @@ func (f *Fetch) ReadAll(stream goja.Value, done func(data []byte, err error)) {
 	if err != nil {
 		done(nil, err)
 	}
+}
+
+// fetchWebSocket opens an outbound WebSocket: fetch(url, {headers:
+// {Upgrade: "websocket"}}) resolves to a 101 Response whose webSocket the
+// script accepts.
+func (api *fetchAPI) fetchWebSocket(r *request, p *goja.Promise, resolve, reject func(any) error, settle func(error)) goja.Value {
+	vm := api.vm
+	target := "ws" + strings.TrimPrefix(r.url, "http")
+	header := http.Header{}
+	for _, e := range r.hdr.list {
+		switch e.name {
+		case "upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host":
+			continue
+		}
+		header.Add(e.name, e.value)
+	}
+	var protocols []string
+	if v, ok := r.hdr.get("sec-websocket-protocol"); ok {
+		for _, p := range strings.Split(v, ",") {
+			protocols = append(protocols, strings.TrimSpace(p))
+		}
+		header.Del("sec-websocket-protocol")
+	}
+	finish := api.loop.Hold()
+	client := api.client
+	go func() {
+		opts := &websocket.DialOptions{HTTPHeader: header, Subprotocols: protocols, CompressionMode: websocket.CompressionDisabled}
+		if c, ok := client.(*http.Client); ok {
+			opts.HTTPClient = c
+		}
+		conn, resp, err := websocket.Dial(context.Background(), target, opts)
+		finish(func() {
+			if err != nil {
+				if resp != nil {
+					settle(resolve(api.response.New(&response{status: resp.StatusCode, hdr: headersFromHTTP(resp.Header, guardImmutable), body: &body{}, kind: "default", url: r.url})))
+					return
+				}
+				settle(reject(vm.NewTypeError("fetch failed: " + err.Error())))
+				return
+			}
+			mine, theirs := NewWebSocketPair()
+			go bridge(conn, theirs)
+			settle(resolve(api.response.New(&response{status: 101, statusText: "Switching Protocols", hdr: headersFromHTTP(resp.Header, guardImmutable),
+				body: &body{}, kind: "default", url: r.url, wsEnd: mine})))
+		})
+	}()
+	return vm.ToValue(p)
 }

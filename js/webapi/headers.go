@@ -69,6 +69,12 @@ func (h *headers) get(name string) (string, bool) {
 	return strings.Join(parts, ", "), true
 }
 
+// getOr returns the combined value of name, or "".
+func (h *headers) getOr(name string) string {
+	v, _ := h.get(name)
+	return v
+}
+
 func (h *headers) has(name string) bool {
 	for _, e := range h.list {
 		if e.name == name {

@@ -175,7 +175,7 @@ func (w *webSockets) loopHold() func(func()) bool {
 
 // dispatch fires the event for m on a script WebSocket. Loop only.
 func (w *webSockets) dispatch(ws *goja.Object, m WebSocketMessage) {
-	fn, ok := goja.AssertFunction(w.internal.Get("wsDispatch"))
+	fn, ok := w.hook("wsDispatch")
 	if !ok {
 		return
 	}
@@ -256,13 +256,27 @@ func installWebSockets(vm *goja.Runtime, internal *goja.Object, loop Loop) (*web
 // MaxWebSocketMessage is the largest message a WebSocket carries (32 MiB).
 const MaxWebSocketMessage = 32 << 20
 
+// hook returns internal[name] of the WebSocket module, loading the module
+// (which the prelude builds on first use) if needed.
+func (w *webSockets) hook(name string) (goja.Callable, bool) {
+	if fn, ok := goja.AssertFunction(w.internal.Get(name)); ok {
+		return fn, true
+	}
+	if load, ok := goja.AssertFunction(w.internal.Get("wsLoad")); ok {
+		if _, err := load(goja.Undefined()); err != nil {
+			return nil, false
+		}
+	}
+	return goja.AssertFunction(w.internal.Get(name))
+}
+
 // WebSocketEndOf returns the end behind a script WebSocket, or nil.
 func (f *Fetch) WebSocketEndOf(v goja.Value) *WebSocketEnd {
 	o, ok := v.(*goja.Object)
 	if !ok || o == nil {
 		return nil
 	}
-	fn, ok := goja.AssertFunction(f.api.internal.Get("wsHandleOf"))
+	fn, ok := f.api.ws.hook("wsHandleOf")
 	if !ok {
 		return nil
 	}
@@ -276,7 +290,7 @@ func (f *Fetch) WebSocketEndOf(v goja.Value) *WebSocketEnd {
 
 // NewWebSocket wraps an end as a script WebSocket. Loop only.
 func (f *Fetch) NewWebSocket(e *WebSocketEnd) goja.Value {
-	fn, ok := goja.AssertFunction(f.api.internal.Get("wsWrap"))
+	fn, ok := f.api.ws.hook("wsWrap")
 	if !ok {
 		return goja.Undefined()
 	}

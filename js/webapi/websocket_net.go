@@ -1,4 +1,4 @@
-package worker
+package webapi
 
 import (
 	"context"
@@ -8,13 +8,13 @@ import (
 	"sync"
 
 	"github.com/coder/websocket"
-	"github.com/kiln-dev/kiln/js/webapi"
 )
 
-// serveWebSocket completes an upgrade the Worker answered with status 101:
+// ServeWebSocket completes an upgrade a Worker answered with status 101:
 // the HTTP connection becomes the client's side of the WebSocket pair whose
-// other end the script (or a Durable Object) holds.
-func serveWebSocket(rw http.ResponseWriter, r *http.Request, client *webapi.WebSocketEnd, log *slog.Logger) {
+// other end the script (or a Durable Object) holds. It returns when the
+// connection ends.
+func ServeWebSocket(rw http.ResponseWriter, r *http.Request, client *WebSocketEnd, log *slog.Logger) {
 	conn, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
 		// Workers do not check the Origin header; the script may.
 		InsecureSkipVerify: true,
@@ -22,17 +22,25 @@ func serveWebSocket(rw http.ResponseWriter, r *http.Request, client *webapi.WebS
 	})
 	if err != nil {
 		log.Warn("WebSocket upgrade failed", "error", err)
-		client.Send(webapi.WebSocketMessage{Close: true, Code: 1006, Reason: "WebSocket upgrade failed."})
+		client.Send(WebSocketMessage{Close: true, Code: 1006, Reason: "WebSocket upgrade failed."})
 		return
 	}
-	conn.SetReadLimit(webapi.MaxWebSocketMessage)
+	bridge(conn, client)
+}
+
+// bridge connects a network WebSocket to end: what end's peer sends goes
+// out on conn, what arrives on conn is sent by end. It returns when the
+// connection ends.
+func bridge(conn *websocket.Conn, end *WebSocketEnd) {
+	client := end
+	conn.SetReadLimit(MaxWebSocketMessage)
 	sink := newNetSink(conn)
 	client.Attach(sink)
 	ctx := context.Background()
 	for {
 		typ, data, err := conn.Read(ctx)
 		if err != nil {
-			m := webapi.WebSocketMessage{Close: true, Code: 1006, Reason: "WebSocket disconnected without sending Close frame."}
+			m := WebSocketMessage{Close: true, Code: 1006, Reason: "WebSocket disconnected without sending Close frame."}
 			var ce websocket.CloseError
 			if errors.As(err, &ce) {
 				m.Code, m.Reason, m.WasClean = int(ce.Code), ce.Reason, true
@@ -44,7 +52,7 @@ func serveWebSocket(rw http.ResponseWriter, r *http.Request, client *webapi.WebS
 			sink.stop()
 			return
 		}
-		client.Send(webapi.WebSocketMessage{Text: typ == websocket.MessageText, Data: data})
+		client.Send(WebSocketMessage{Text: typ == websocket.MessageText, Data: data})
 	}
 }
 
@@ -54,7 +62,7 @@ type netSink struct {
 	conn *websocket.Conn
 
 	mu      sync.Mutex
-	queue   []webapi.WebSocketMessage
+	queue   []WebSocketMessage
 	wake    chan struct{}
 	stopped bool
 }
@@ -65,7 +73,7 @@ func newNetSink(conn *websocket.Conn) *netSink {
 	return s
 }
 
-func (s *netSink) Deliver(m webapi.WebSocketMessage) {
+func (s *netSink) Deliver(m WebSocketMessage) {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
