@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,7 @@ type Runtime struct {
 	rejections []*goja.Promise
 	deathNote  error // set by Poison during a job
 	turnEnd    []func()
+	clock      threadClock // CPU clock of the loop's OS thread
 }
 
 type job struct {
@@ -299,6 +301,11 @@ func (rt *Runtime) Close() {
 }
 
 func (rt *Runtime) loop() {
+	// The loop owns its OS thread so that the thread's CPU clock measures
+	// exactly this runtime's work (CPU limits count CPU, not wall time).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	rt.clock = currentThreadClock()
 	defer func() {
 		rt.mu.Lock()
 		fns := rt.onDeath
@@ -349,11 +356,31 @@ func (rt *Runtime) run(j job) (death error) {
 		return ErrCPULimit
 	}
 	var fired atomic.Bool
-	timer := time.AfterFunc(limit, func() {
-		fired.Store(true)
-		rt.vm.Interrupt(ErrCPULimit)
-	})
-	start := time.Now()
+	start := rt.clock.now()
+	var mu sync.Mutex
+	var timer *time.Timer
+	done := false
+	var check func()
+	// The timer runs on wall time; when it fires, the thread's CPU clock
+	// decides: over budget interrupts, under budget waits for the rest.
+	// done (under mu) keeps a late check from touching the next job.
+	check = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return
+		}
+		used := rt.clock.now() - start
+		if used >= limit {
+			fired.Store(true)
+			rt.vm.Interrupt(ErrCPULimit)
+			return
+		}
+		timer = time.AfterFunc(limit-used, check)
+	}
+	mu.Lock()
+	timer = time.AfterFunc(limit, check)
+	mu.Unlock()
 	rt.current = j.inv
 	defer func() {
 		if r := recover(); r != nil {
@@ -361,11 +388,14 @@ func (rt *Runtime) run(j job) (death error) {
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			death = fmt.Errorf("internal error: %v", r)
 		}
+		mu.Lock()
+		done = true
 		timer.Stop()
+		mu.Unlock()
 		rt.current = nil
 		rt.turnEnd = nil
 		if j.inv != nil {
-			j.inv.used += time.Since(start)
+			j.inv.used += rt.clock.now() - start
 		}
 		if death == nil && fired.Load() {
 			death = ErrCPULimit
