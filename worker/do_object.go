@@ -156,8 +156,12 @@ func (l *objectLive) deliver(ev *doEvent) {
 	}
 	if l.jsObj == nil {
 		if err := l.construct(); err != nil {
-			ev.fail(err)
+			// A constructor that throws resets the object: what it sent is
+			// dropped, and the next event constructs it anew.
+			reason := l.objectError(err)
+			ev.fail(reason)
 			ev.inv.End()
+			l.o.reset(reason, false)
 			return
 		}
 	}

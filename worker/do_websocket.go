@@ -54,7 +54,8 @@ func (h *hibSocket) Deliver(m webapi.WebSocketMessage) {
 		resp := o.hib.autoResponse
 		o.mu.Unlock()
 		if auto {
-			h.end.Send(webapi.WebSocketMessage{Text: true, Data: []byte(resp)})
+			// Not gated, but after what the object already queued (case 178).
+			h.end.SendAfter(nil, webapi.WebSocketMessage{Text: true, Data: []byte(resp)})
 			h.mu.Lock()
 			h.autoAt = time.Now()
 			h.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ class Room extends DurableObject {
 		if (msg === "auto-time") return ws.send(String(this.ctx.getWebSocketAutoResponseTimestamp(ws) instanceof Date));
 		if (msg === "close") return ws.close(1001, "bye");
 		if (msg === "wakes") return ws.send(String(this.wakes));
+		if (msg === "write-then-send") { this.ctx.storage.put("k", 1); return ws.send("after-write"); }
 		if (typeof msg !== "string") return ws.send(new Uint8Array(msg).map((b) => b ^ 0xff));
 		ws.send("echo:" + msg);
 	}
@@ -47,6 +49,12 @@ class Room extends DurableObject {
 `
 
 func startWS(t *testing.T) string {
+	t.Helper()
+	url, _ := startWSReg(t)
+	return url
+}
+
+func startWSReg(t *testing.T) (string, *Registry) {
 	t.Helper()
 	reg := NewRegistry(t.TempDir(), time.Minute)
 	w, err := New(context.Background(), Spec{
@@ -59,7 +67,7 @@ func startWS(t *testing.T) string {
 	}
 	srv := httptest.NewServer(w)
 	t.Cleanup(func() { srv.Close(); w.Close() })
-	return srv.URL
+	return srv.URL, reg
 }
 
 func TestHibernationAPI(t *testing.T) {
@@ -123,5 +131,32 @@ func TestHibernationLimits(t *testing.T) {
 	want := `["RangeError: Request cannot be larger than 2048 bytes. A request of size 2049 was provided.","Event timeout should not exceed 604800000 ms.","Cannot call ` + "`acceptWebSocket()`" + ` if the WebSocket was already accepted via ` + "`accept()`" + `"]`
 	if code != 200 || body != want {
 		t.Fatalf("%d %s", code, body)
+	}
+}
+
+// A message an object sends on a socket is an outgoing message: it leaves
+// only once the writes made before it are durable.
+func TestWebSocketSendWaitsForOutputGate(t *testing.T) {
+	base, reg := startWSReg(t)
+	hold := make(chan struct{})
+	reg.beforeDurable = func() { <-hold }
+	a := dialWS(t, base+"/?room=gate")
+	var released atomic.Bool
+	got := make(chan bool, 1)
+	go func() {
+		_, data, err := a.Read(context.Background())
+		got <- err == nil && string(data) == "after-write" && released.Load()
+	}()
+	if err := a.Write(context.Background(), websocket.MessageText, []byte("write-then-send")); err != nil {
+		t.Fatal(err)
+	}
+	// A full round trip through another object while the write is held.
+	if code, _, _ := get(t, base+"/state?room=other"); code != 200 {
+		t.Fatal("other room")
+	}
+	released.Store(true)
+	close(hold)
+	if ok := <-got; !ok {
+		t.Fatal("the message left before its write was durable (or never came)")
 	}
 }

@@ -40,6 +40,8 @@ type WebSocketEnd struct {
 	closed  bool               // this end sent its close
 	gone    bool               // the peer closed
 	used    bool               // accepted, or put in a Response
+	held    []heldMessage      // sends waiting for an output gate, in order
+	flusher bool               // a goroutine is sending held
 	// Owner is free for the platform: the Durable Object a hibernatable end
 	// belongs to, its tags and attachment.
 	Owner any
@@ -99,6 +101,56 @@ func (e *WebSocketEnd) Used() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.used
+}
+
+type heldMessage struct {
+	gate <-chan error
+	m    WebSocketMessage
+}
+
+// SendAfter sends m once gate yields (a Durable Object's output gate: the
+// message leaves only after the writes made before it are durable). Sends
+// keep their order; if the gate fails, the message and those queued after
+// it are dropped. A nil gate with nothing held sends at once.
+func (e *WebSocketEnd) SendAfter(gate <-chan error, m WebSocketMessage) {
+	e.mu.Lock()
+	if gate == nil && len(e.held) == 0 && !e.flusher {
+		e.mu.Unlock()
+		e.Send(m)
+		return
+	}
+	e.held = append(e.held, heldMessage{gate: gate, m: m})
+	if e.flusher {
+		e.mu.Unlock()
+		return
+	}
+	e.flusher = true
+	e.mu.Unlock()
+	go e.flush()
+}
+
+func (e *WebSocketEnd) flush() {
+	for {
+		e.mu.Lock()
+		if len(e.held) == 0 {
+			e.flusher = false
+			e.mu.Unlock()
+			return
+		}
+		h := e.held[0]
+		e.held = e.held[1:]
+		e.mu.Unlock()
+		if h.gate != nil {
+			if err := <-h.gate; err != nil {
+				e.mu.Lock()
+				e.held = nil
+				e.flusher = false
+				e.mu.Unlock()
+				return
+			}
+		}
+		e.Send(h.m)
+	}
 }
 
 // Send delivers m to the peer. It reports false if this end already closed.
@@ -230,7 +282,8 @@ func installWebSockets(vm *goja.Runtime, internal *goja.Object, loop Loop) (*web
 		if len(m.Data) > MaxWebSocketMessage {
 			ThrowRangeError(vm, "Message is too large: %d bytes (the limit is %d).", len(m.Data), MaxWebSocketMessage)
 		}
-		return vm.ToValue(e.Send(m))
+		e.SendAfter(w.loop.OutputGate(), m)
+		return goja.Undefined()
 	}); err != nil {
 		return nil, err
 	}
@@ -243,7 +296,8 @@ func installWebSockets(vm *goja.Runtime, internal *goja.Object, loop Loop) (*web
 		if v := c.Argument(2); !goja.IsUndefined(v) {
 			m.Reason = v.String()
 		}
-		return vm.ToValue(e.Send(m))
+		e.SendAfter(w.loop.OutputGate(), m)
+		return goja.Undefined()
 	}); err != nil {
 		return nil, err
 	}
