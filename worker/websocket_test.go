@@ -88,3 +88,25 @@ func TestOutboundWebSocket(t *testing.T) {
 		t.Fatalf("%d %q", code, body)
 	}
 }
+
+// A message over 32 MiB closes the connection with 1009 (message too big).
+func TestWebSocketMessageLimit(t *testing.T) {
+	srv := start(t, Spec{Script: module(`return { default: { fetch() {
+		const [client, server] = Object.values(new WebSocketPair());
+		server.accept();
+		server.addEventListener("message", (e) => server.send(String(e.data.byteLength ?? e.data.length)));
+		return new Response(null, { status: 101, webSocket: client });
+	} } };`)})
+	c := dialWS(t, srv.URL)
+	ctx := context.Background()
+	if err := c.Write(ctx, websocket.MessageBinary, make([]byte, 32<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readText(t, c); got != "33554432" {
+		t.Fatalf("32 MiB: %q", got)
+	}
+	_ = c.Write(ctx, websocket.MessageBinary, make([]byte, 32<<20+1))
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Fatalf("over the limit: %v", err)
+	}
+}

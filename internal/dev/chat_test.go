@@ -97,10 +97,20 @@ func TestChatExample(t *testing.T) {
 		t.Fatalf("bob left: %+v", e)
 	}
 
+	// The room empties its memory again; a new client connecting afterwards
+	// (a reconnect) finds the history in storage and alice still there.
+	for class := range evicted {
+		if class == "ChatRoom" {
+			break
+		}
+	}
 	carol := join(t, s.base, "lobby", "carol")
 	e := next(t, carol)
 	var history []chatEvent
 	if err := json.Unmarshal(e.Messages, &history); err != nil || len(history) != 2 || history[0].Text != "hello" || history[1].Text != "after the nap" {
 		t.Fatalf("carol's history: %s", e.Messages)
+	}
+	if e := next(t, alice); e.Type != "joined" || e.Name != "carol" || strings.Join(e.Members, ",") != "alice,carol" && strings.Join(e.Members, ",") != "carol,alice" {
+		t.Fatalf("alice sees carol: %+v", e)
 	}
 }
