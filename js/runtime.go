@@ -84,8 +84,12 @@ type Invocation struct {
 	// channel that yields when the writes made so far are durable: what an
 	// outgoing message must wait for. Loop only.
 	OutputGate func() <-chan error
-	failed     atomic.Bool
-	ended      atomic.Bool
+	// Pin, set for invocations of a Durable Object, keeps the object in
+	// memory until the returned function is called (a WebSocket accepted
+	// with accept() lives in the object's memory). Loop only.
+	Pin    func() (unpin func())
+	failed atomic.Bool
+	ended  atomic.Bool
 }
 
 // NewRuntime creates a runtime and starts its loop.

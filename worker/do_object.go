@@ -129,6 +129,7 @@ func (o *object) send(ev *doEvent) (uint64, error) {
 		}
 		ev.inv = inv
 		inv.OutputGate = l.gateNow
+		inv.Pin = l.pin
 		l.queued++
 		o.mu.Unlock()
 		if !l.rt.Submit(inv, func() { l.deliver(ev) }) {
@@ -332,6 +333,21 @@ func (l *objectLive) evict(gen int) {
 	l.wrappers = nil
 	if f := o.class.reg.OnEvict; f != nil {
 		f(o.class.name, o.id.String())
+	}
+}
+
+// pin keeps the object in memory until unpin is called. Loop only.
+func (l *objectLive) pin() func() {
+	l.active++
+	l.stopIdle()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.rt.Submit(nil, func() {
+				l.active--
+				l.maybeIdle()
+			})
+		})
 	}
 }
 

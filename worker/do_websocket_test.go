@@ -160,3 +160,47 @@ func TestWebSocketSendWaitsForOutputGate(t *testing.T) {
 		t.Fatal("the message left before its write was durable (or never came)")
 	}
 }
+
+// An object holding a socket it accept()ed (not hibernatable: its listeners
+// live in the object's memory) stays in memory until the socket closes.
+func TestAcceptedSocketKeepsObjectInMemory(t *testing.T) {
+	reg := NewRegistry(t.TempDir(), time.Millisecond)
+	var closed atomic.Bool
+	evicted := make(chan bool, 8)
+	reg.OnEvict = func(class, id string) { evicted <- closed.Load() }
+	w, err := New(context.Background(), Spec{
+		Name: "pin", Registry: reg, Classes: []DOClass{{Name: "Live", SQL: true}}, DurableObjects: []DOBinding{{Name: "LIVE", ClassName: "Live"}},
+		Script: module(`const { DurableObject } = globalThis[Symbol.for("kiln.host")];
+class Live extends DurableObject {
+	fetch() {
+		const [client, server] = Object.values(new WebSocketPair());
+		server.accept();
+		server.addEventListener("message", (e) => server.send("got " + e.data));
+		return new Response(null, { status: 101, webSocket: client });
+	}
+}
+return { Live, default: { fetch(req, env) { return env.LIVE.getByName("x").fetch(req); } } };`),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(w)
+	defer func() { srv.Close(); w.Close() }()
+	c := dialWS(t, srv.URL)
+	// Many idle timeouts pass while the socket is open.
+	for i := 0; i < 5; i++ {
+		time.Sleep(5 * time.Millisecond)
+		if err := c.Write(context.Background(), websocket.MessageText, []byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		if got := readText(t, c); got != "got ping" {
+			t.Fatalf("%q", got)
+		}
+	}
+	closed.Store(true)
+	_ = c.Close(websocket.StatusNormalClosure, "")
+	if early := !<-evicted; early {
+		t.Fatal("the object was evicted while its accepted socket was open")
+	}
+}

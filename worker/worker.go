@@ -205,6 +205,13 @@ type loopAdapter struct {
 
 func (l loopAdapter) Hold() func(func()) bool { return l.rt.Hold() }
 func (l loopAdapter) Done() <-chan struct{}   { return l.rt.Done() }
+func (l loopAdapter) Pin() func() {
+	if inv := l.rt.Current(); inv != nil && inv.Pin != nil {
+		return inv.Pin()
+	}
+	return func() {}
+}
+
 func (l loopAdapter) OutputGate() <-chan error {
 	if inv := l.rt.Current(); inv != nil && inv.OutputGate != nil {
 		return inv.OutputGate()

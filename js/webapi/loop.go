@@ -23,6 +23,10 @@ type Loop interface {
 	// once the writes made so far are durable (nil outside objects): an
 	// outgoing request waits for it.
 	OutputGate() <-chan error
+	// Pin keeps the context the script runs in (a Durable Object) in
+	// memory until the returned function is called; outside objects it does
+	// nothing.
+	Pin() (unpin func())
 }
 
 // Config is what Install needs.

@@ -55,6 +55,8 @@ func (l *testLoop) Done() <-chan struct{} { return l.done }
 
 func (l *testLoop) OutputGate() <-chan error { return nil }
 
+func (l *testLoop) Pin() func() { return func() {} }
+
 // runUntil runs queued completions until cond is true or no work remains.
 // It blocks while holds are outstanding (goroutines still working), so it
 // waits for I/O without any timing assumption.

@@ -210,6 +210,7 @@ type webSockets struct {
 type scriptSink struct {
 	ws     *webSockets
 	object *goja.Object // the script WebSocket
+	unpin  func()       // releases the object the socket keeps in memory
 }
 
 func (s *scriptSink) Deliver(m WebSocketMessage) {
@@ -217,7 +218,13 @@ func (s *scriptSink) Deliver(m WebSocketMessage) {
 	if finish == nil {
 		return
 	}
-	finish(func() { s.ws.dispatch(s.object, m) })
+	finish(func() {
+		s.ws.dispatch(s.object, m)
+		if m.Close && s.unpin != nil {
+			s.unpin()
+			s.unpin = nil
+		}
+	})
 }
 
 // loopHold returns a completion on the loop usable from any goroutine.
@@ -269,7 +276,13 @@ func installWebSockets(vm *goja.Runtime, internal *goja.Object, loop Loop) (*web
 	}
 	if err := set("wsAccept", func(c goja.FunctionCall) goja.Value {
 		e := endOf(c.Argument(0))
-		if !e.Attach(&scriptSink{ws: w, object: c.Argument(1).ToObject(vm)}) {
+		sink := &scriptSink{ws: w, object: c.Argument(1).ToObject(vm)}
+		if e.Used() {
+			ThrowTypeError(vm, "This WebSocket has already been accepted or used in a Response.")
+		}
+		sink.unpin = w.loop.Pin()
+		if !e.Attach(sink) {
+			sink.unpin()
 			ThrowTypeError(vm, "This WebSocket has already been accepted or used in a Response.")
 		}
 		return goja.Undefined()
