@@ -58,24 +58,10 @@ func (b kvBuilder) bulkPut() *cobra.Command {
 }
 
 func runBulkPut(ctx context.Context, c *kvCall, f *bulkPutFlags, args []string) error {
-	if err := checkPositionals(args, 1, 1); err != nil {
+	if err := c.checkKeyCommand(args, &f.location, &f.selector); err != nil {
 		return err
 	}
-	if err := f.location.check(); err != nil {
-		return err
-	}
-	if err := f.selector.demand(c); err != nil {
-		return err
-	}
-	if err := f.location.requireLocal(); err != nil {
-		return err
-	}
-	c.printLocation(true)
-	p, err := loadKVProject(f.common.configPath, f.common.env, c.out)
-	if err != nil {
-		return err
-	}
-	target, err := p.resolve(c.dialect, f.selector.selector(config.PreviewUnset))
+	p, target, err := c.keyTarget(&f.location, &f.common, &f.selector, config.PreviewUnset, true)
 	if err != nil {
 		return err
 	}
@@ -285,24 +271,10 @@ func (b kvBuilder) bulkDelete() *cobra.Command {
 }
 
 func runBulkDelete(ctx context.Context, c *kvCall, f *bulkDeleteFlags, args []string) error {
-	if err := checkPositionals(args, 1, 1); err != nil {
+	if err := c.checkKeyCommand(args, &f.location, &f.selector); err != nil {
 		return err
 	}
-	if err := f.location.check(); err != nil {
-		return err
-	}
-	if err := f.selector.demand(c); err != nil {
-		return err
-	}
-	if err := f.location.requireLocal(); err != nil {
-		return err
-	}
-	c.printLocation(true)
-	p, err := loadKVProject(f.common.configPath, f.common.env, c.out)
-	if err != nil {
-		return err
-	}
-	target, err := p.resolve(c.dialect, f.selector.selector(config.PreviewUnset))
+	p, target, err := c.keyTarget(&f.location, &f.common, &f.selector, config.PreviewUnset, true)
 	if err != nil {
 		return err
 	}
@@ -421,23 +393,10 @@ func (b kvBuilder) bulkGet() *cobra.Command {
 
 func runBulkGet(ctx context.Context, c *kvCall, f *bulkGetFlags, args []string) error {
 	c.out.warn("🚧 `" + c.program + " kv bulk get` is an open beta command. Please report any issues to https://github.com/cloudflare/workers-sdk/issues/new/choose")
-	if err := checkPositionals(args, 1, 1); err != nil {
+	if err := c.checkKeyCommand(args, &f.location, &f.selector); err != nil {
 		return err
 	}
-	if err := f.location.check(); err != nil {
-		return err
-	}
-	if err := f.selector.demand(c); err != nil {
-		return err
-	}
-	if err := f.location.requireLocal(); err != nil {
-		return err
-	}
-	p, err := loadKVProject(f.common.configPath, f.common.env, c.out)
-	if err != nil {
-		return err
-	}
-	target, err := p.resolve(c.dialect, f.selector.selector(config.PreviewUnset))
+	p, target, err := c.keyTarget(&f.location, &f.common, &f.selector, config.PreviewUnset, false)
 	if err != nil {
 		return err
 	}

@@ -83,16 +83,7 @@ func runKeyPut(ctx context.Context, c *kvCall, f *keyPutFlags, args []string) er
 	if opts.Expiration, opts.ExpirationSet, err = parseSecondsFlag("expiration", f.expires); err != nil {
 		return err
 	}
-	if err := f.location.requireLocal(); err != nil {
-		return err
-	}
-
-	c.printLocation(true)
-	p, err := loadKVProject(f.common.configPath, f.common.env, c.out)
-	if err != nil {
-		return err
-	}
-	target, err := p.resolve(c.dialect, f.selector.selector(config.PreviewUnset))
+	p, target, err := c.keyTarget(&f.location, &f.common, &f.selector, config.PreviewUnset, true)
 	if err != nil {
 		return err
 	}
@@ -191,24 +182,11 @@ func (b kvBuilder) keyGet() *cobra.Command {
 }
 
 func runKeyGet(ctx context.Context, c *kvCall, f *keyGetFlags, args []string) error {
-	if err := checkPositionals(args, 1, 1); err != nil {
-		return err
-	}
-	if err := f.location.check(); err != nil {
-		return err
-	}
-	if err := f.selector.demand(c); err != nil {
-		return err
-	}
-	if err := f.location.requireLocal(); err != nil {
-		return err
-	}
-	p, err := loadKVProject(f.common.configPath, f.common.env, c.out)
-	if err != nil {
+	if err := c.checkKeyCommand(args, &f.location, &f.selector); err != nil {
 		return err
 	}
 	// Reading defaults to the production namespace, as in wrangler.
-	target, err := p.resolve(c.dialect, f.selector.selector(config.PreviewOff))
+	p, target, err := c.keyTarget(&f.location, &f.common, &f.selector, config.PreviewOff, false)
 	if err != nil {
 		return err
 	}
@@ -266,14 +244,7 @@ func runKeyList(ctx context.Context, c *kvCall, f *keyListFlags, args []string) 
 	if err := f.selector.demand(c); err != nil {
 		return err
 	}
-	if err := f.location.requireLocal(); err != nil {
-		return err
-	}
-	p, err := loadKVProject(f.common.configPath, f.common.env, c.out)
-	if err != nil {
-		return err
-	}
-	target, err := p.resolve(c.dialect, f.selector.selector(config.PreviewOff))
+	p, target, err := c.keyTarget(&f.location, &f.common, &f.selector, config.PreviewOff, false)
 	if err != nil {
 		return err
 	}
@@ -331,24 +302,10 @@ func (b kvBuilder) keyDelete() *cobra.Command {
 }
 
 func runKeyDelete(ctx context.Context, c *kvCall, f *keyDeleteFlags, args []string) error {
-	if err := checkPositionals(args, 1, 1); err != nil {
+	if err := c.checkKeyCommand(args, &f.location, &f.selector); err != nil {
 		return err
 	}
-	if err := f.location.check(); err != nil {
-		return err
-	}
-	if err := f.selector.demand(c); err != nil {
-		return err
-	}
-	if err := f.location.requireLocal(); err != nil {
-		return err
-	}
-	c.printLocation(true)
-	p, err := loadKVProject(f.common.configPath, f.common.env, c.out)
-	if err != nil {
-		return err
-	}
-	target, err := p.resolve(c.dialect, f.selector.selector(config.PreviewUnset))
+	p, target, err := c.keyTarget(&f.location, &f.common, &f.selector, config.PreviewUnset, true)
 	if err != nil {
 		return err
 	}

@@ -182,3 +182,37 @@ func (p *kvProject) namespaceIDv4(sel kvSelector) (string, error) {
 	}
 	return sel.binding, nil
 }
+
+// checkKeyCommand makes the checks every key and bulk command starts with:
+// one positional argument, compatible location flags, one namespace
+// selector.
+func (c *kvCall) checkKeyCommand(args []string, loc *kvLocationFlags, sel *kvSelectorFlags) error {
+	if err := checkPositionals(args, 1, 1); err != nil {
+		return err
+	}
+	if err := loc.check(); err != nil {
+		return err
+	}
+	return sel.demand(c)
+}
+
+// keyTarget loads the project and resolves the namespace a key or bulk
+// command acts on; announce prints the resource location first, as the
+// writing commands do.
+func (c *kvCall) keyTarget(loc *kvLocationFlags, common *kvCommonFlags, sel *kvSelectorFlags, preview config.Preview, announce bool) (*kvProject, kvTarget, error) {
+	if err := loc.requireLocal(); err != nil {
+		return nil, kvTarget{}, err
+	}
+	if announce {
+		c.printLocation(true)
+	}
+	p, err := loadKVProject(common.configPath, common.env, c.out)
+	if err != nil {
+		return nil, kvTarget{}, err
+	}
+	target, err := p.resolve(c.dialect, sel.selector(preview))
+	if err != nil {
+		return nil, kvTarget{}, err
+	}
+	return p, target, nil
+}
