@@ -33,16 +33,6 @@ func (t *table) set(key string, v any) {
 	t.values[key] = v
 }
 
-// get returns the value of key; a JSON null counts as absent, as it does for
-// wrangler's `??` fallbacks.
-func (t *table) get(key string) (any, bool) {
-	if t == nil {
-		return nil, false
-	}
-	v, ok := t.values[key]
-	return v, ok && v != nil
-}
-
 func (t *table) has(key string) bool {
 	if t == nil {
 		return false

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -12,7 +11,6 @@ import (
 	"github.com/dop251/goja"
 	"github.com/kiln-dev/kiln/durable"
 	"github.com/kiln-dev/kiln/durable/storage"
-	"github.com/kiln-dev/kiln/js"
 )
 
 // DOBinding binds a Durable Object namespace into env.
@@ -253,11 +251,6 @@ func shard(id durable.ID) int {
 	h := fnv.New32a()
 	_, _ = h.Write(id[:])
 	return int(h.Sum32() & 0x7fffffff)
-}
-
-// runtimeFor returns the runtime object o runs on, activating it there.
-func (w *Worker) runtimeFor(ctx context.Context, o *object) (*js.Runtime, error) {
-	return w.pool.At(ctx, shard(o.id))
 }
 
 // closeAlarms stops every class's alarm timers (the index stays): what a

@@ -225,13 +225,6 @@ func (s *syncer) close() error {
 	return s.err
 }
 
-// failed reports the sticky error of a failed fsync, if any.
-func (s *syncer) failed() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
-
 func syncPath(path string, dir bool) error {
 	if dir && runtime.GOOS == "windows" {
 		return nil // directories cannot be flushed there; NTFS journals names
