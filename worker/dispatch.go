@@ -23,6 +23,8 @@ type outcome struct {
 
 // ServeHTTP runs the Worker's fetch handler for one request.
 func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w.inflight.Add(1)
+	defer w.inflight.Done()
 	resp, err := w.Fetch(r.Context(), r)
 	if err != nil {
 		w.writeError(rw, r, err)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/dop251/goja"
@@ -79,11 +80,12 @@ type Spec struct {
 
 // Worker is a loaded Worker: its pool of runtimes and its handlers.
 type Worker struct {
-	spec    Spec
-	log     *slog.Logger
-	program *goja.Program
-	glue    *goja.Program
-	pool    *js.Pool
+	inflight sync.WaitGroup // requests being served
+	spec     Spec
+	log      *slog.Logger
+	program  *goja.Program
+	glue     *goja.Program
+	pool     *js.Pool
 }
 
 // instance is the Worker's state inside one runtime.
@@ -184,6 +186,15 @@ func (w *Worker) deleteAllDeletesAlarm() bool {
 		}
 	}
 	return w.spec.CompatibilityDate >= "2026-02-24"
+}
+
+// CloseWhenIdle closes the Worker once the requests it is serving have
+// finished (a replaced version).
+func (w *Worker) CloseWhenIdle() {
+	go func() {
+		w.inflight.Wait()
+		w.Close()
+	}()
 }
 
 // Name is the Worker's name.
