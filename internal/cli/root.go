@@ -58,7 +58,7 @@ func newRoot(s *streams) *cobra.Command {
 		SilenceErrors: true,
 		Version:       Version,
 	}
-	root.AddCommand(newDevCmd(s))
+	root.AddCommand(newDevCmd(s), newServeCmd(s), newTokenCmd(s))
 	root.AddCommand(newKVCmd(s), newLegacyKVNamespaceCmd(s), newLegacyKVKeyCmd(s), newLegacyKVBulkCmd(s))
 	return root
 }
