@@ -69,19 +69,36 @@ func TestCPUAccumulatesAcrossJobsOfOneInvocation(t *testing.T) {
 	rt := NewRuntime(Options{})
 	failed := make(chan error, 1)
 	inv := rt.NewInvocation(200*time.Millisecond, func(err error) { failed <- err })
-	// Each job spins 60 ms of wall time; the fourth crosses the budget.
-	spin := func() {
-		deadline := time.Now().Add(60 * time.Millisecond)
-		_, _ = rt.VM().RunString(`var x = 0`)
-		for time.Now().Before(deadline) {
-			_, err := rt.VM().RunString(`x++`)
-			if err != nil {
-				return
-			}
+	// Each job burns a little CPU and stays well under the budget alone;
+	// their sum crosses it. Jobs are sent one at a time until it does, so
+	// the test ends however slow or busy the machine is.
+	spin := func(done chan<- struct{}) func() {
+		return func() {
+			defer close(done)
+			_, _ = rt.VM().RunString(`var x = 0; for (let i = 0; i < 20000; i++) x++`)
 		}
 	}
-	for i := 0; i < 10; i++ {
-		rt.Submit(inv, spin)
+	for jobs := 1; ; jobs++ {
+		done := make(chan struct{})
+		if !rt.Submit(inv, spin(done)) {
+			break
+		}
+		select {
+		case <-done:
+		case err := <-failed:
+			failed <- err
+		}
+		select {
+		case err := <-failed:
+			if !errors.Is(err, ErrCPULimit) {
+				t.Fatalf("got %v", err)
+			}
+			if jobs < 2 {
+				t.Fatalf("one job alone exhausted the budget; the test needs smaller jobs")
+			}
+			return
+		default:
+		}
 	}
 	if err := <-failed; !errors.Is(err, ErrCPULimit) {
 		t.Fatalf("got %v", err)

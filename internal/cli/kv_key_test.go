@@ -264,26 +264,6 @@ func TestKVKeyDelete(t *testing.T) {
 		expect(t, 0, localWithHint+`Deleting the key "/NCC-74656" on namespace id: "voyager".`+"\n", "")
 }
 
-// --remote is refused with directions until kiln has a server, before any
-// output; so is --local false.
-func TestKVRemoteNotAvailable(t *testing.T) {
-	e := newKVEnv(t, "wrangler.toml", wranglerKVConfig)
-	e.write("keys.json", `[{"key":"k","value":"v"}]`)
-	msg := "--remote needs a kiln server: set CLOUDFLARE_API_BASE_URL to its /client/v4 URL (kiln serve is not available in this version yet)"
-	for _, args := range [][]string{
-		{"kv", "key", "put", "k", "v", "--namespace-id", "n", "--remote"},
-		{"kv", "key", "get", "k", "--namespace-id", "n", "--remote"},
-		{"kv", "key", "list", "--namespace-id", "n", "--remote"},
-		{"kv", "key", "delete", "k", "--namespace-id", "n", "--remote"},
-		{"kv", "key", "put", "k", "v", "--namespace-id", "n", "--local", "false"},
-		{"kv", "bulk", "put", filepath.Join(e.dir, "keys.json"), "--namespace-id", "n", "--remote"},
-		{"kv", "bulk", "delete", filepath.Join(e.dir, "keys.json"), "--namespace-id", "n", "--remote", "-f"},
-	} {
-		e.run(args...).expectError(t, "", msg)
-	}
-	e.run("kv", "namespace", "list").expect(t, 0, "[]\n", "")
-}
-
 // What the CLI writes is in the file kiln dev serves from: a second store
 // opened on it (another process, in real use) reads it. Without
 // --persist-to that file is .kiln/state/kv.sqlite beside the configuration.

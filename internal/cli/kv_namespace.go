@@ -327,7 +327,11 @@ func runNamespaceDelete(ctx context.Context, c *kvCall, f *namespaceDeleteFlags,
 		return namespaceAPIError(id, kv.ErrNamespaceNotFound)
 	}
 
-	c.out.line("About to delete local KV namespace '" + label + "'.\n" +
+	where := "local"
+	if c.remote {
+		where = "remote"
+	}
+	c.out.line("About to delete " + where + " KV namespace '" + label + "'.\n" +
 		"This action is irreversible and will permanently delete all data in the KV namespace.\n")
 	if !f.skipConfirmation.value {
 		ok, err := c.out.confirm("Ok to proceed?")
