@@ -20,6 +20,21 @@ func (h *Host) Register(api *mgmt.API) {
 	api.Handle("GET "+acct+"/workers/services/{script}", h.getService)
 	api.Handle("GET "+acct+"/workers/durable_objects/namespaces", h.listNamespaces)
 	api.Handle("POST "+acct+"/workers/durable_objects/namespaces", h.createNamespace)
+	// What wrangler deploy calls besides the upload (wrangler.go).
+	const script = acct + "/workers/scripts/{script}"
+	api.Handle("GET "+acct+"/workers/subdomain", h.getAccountSubdomain)
+	api.Handle("PUT "+acct+"/workers/subdomain", h.putAccountSubdomain)
+	api.Handle("GET "+script+"/subdomain", h.getScriptSubdomain)
+	api.Handle("POST "+script+"/subdomain", h.postScriptSubdomain)
+	api.Handle("GET "+script+"/schedules", h.getSchedules)
+	api.Handle("PUT "+script+"/schedules", h.putSchedules)
+	api.Handle("GET "+script+"/script-settings", h.getScriptSettings)
+	api.Handle("PATCH "+script+"/script-settings", h.patchScriptSettings)
+	api.Handle("GET "+script+"/settings", h.getSettings)
+	api.Handle("POST "+script+"/versions", h.postVersion)
+	api.Handle("GET "+script+"/deployments", h.listDeployments)
+	api.Handle("POST "+script+"/deployments", h.postDeployment)
+	api.Handle("GET "+mgmt.Prefix+"/zones/{zone}/workers/routes", h.listZoneRoutes)
 }
 
 // apiError converts an upload or deploy failure into a 400 envelope.

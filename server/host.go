@@ -47,6 +47,8 @@ type Host struct {
 	// namespaces declared with the legacy POST .../durable_objects/namespaces:
 	// id -> (script, class).
 	namespaces map[string]DONamespace
+	// versions uploaded with POST …/versions, not yet deployed.
+	versions versionStore
 }
 
 // DONamespace is a Durable Object namespace of the account.
@@ -66,7 +68,15 @@ type script struct {
 	Steps        []durable.Migration `json:"steps"` // every migration applied so far
 	CreatedOn    time.Time           `json:"created_on"`
 	ModifiedOn   time.Time           `json:"modified_on"`
-	w            *worker.Worker
+	// VersionID is the deployed version (a UUID); DeploymentID names the
+	// deployment that made it current.
+	VersionID    string `json:"version_id,omitempty"`
+	DeploymentID string `json:"deployment_id,omitempty"`
+	// Settings that outlive uploads (see wrangler.go).
+	Subdomain *SubdomainSettings `json:"subdomain,omitempty"`
+	Schedules []Schedule         `json:"schedules,omitempty"`
+	Settings  map[string]any     `json:"script_settings,omitempty"`
+	w         *worker.Worker
 }
 
 // Open starts a host on its data directory, starting every stored Worker.
@@ -163,9 +173,14 @@ func (h *Host) Deploy(ctx context.Context, up *upload.Upload) (*ScriptInfo, erro
 	old := h.scripts[up.Script]
 	h.mu.RUnlock()
 	next := &script{Name: up.Script, Upload: up, CreatedOn: time.Now().UTC(), ModifiedOn: time.Now().UTC()}
+	next.VersionID, next.DeploymentID = newUUID(), newUUID()
 	if old != nil {
 		next.CreatedOn = old.CreatedOn
 		next.MigrationTag, next.Steps = old.MigrationTag, old.Steps
+		next.Subdomain, next.Schedules, next.Settings = old.Subdomain, old.Schedules, old.Settings
+	}
+	if err := inheritBindings(up, old); err != nil {
+		return nil, err
 	}
 	if up.Migrations != nil {
 		if err := up.CheckOldTag(next.MigrationTag); err != nil {
@@ -383,10 +398,14 @@ type ScriptInfo struct {
 	ModifiedOn   time.Time `json:"modified_on"`
 	MigrationTag string    `json:"migration_tag,omitempty"`
 	UsageModel   string    `json:"usage_model"`
+	// DeploymentID is the id of the deployed version, which wrangler reads
+	// from an upload's answer.
+	DeploymentID  string `json:"deployment_id,omitempty"`
+	StartupTimeMs int    `json:"startup_time_ms"`
 }
 
 func (s *script) info() *ScriptInfo {
-	return &ScriptInfo{ID: s.Name, ETag: fmt.Sprintf("%x", s.ModifiedOn.UnixNano()), CreatedOn: s.CreatedOn, ModifiedOn: s.ModifiedOn, MigrationTag: s.MigrationTag, UsageModel: "standard"}
+	return &ScriptInfo{ID: s.Name, ETag: fmt.Sprintf("%x", s.ModifiedOn.UnixNano()), CreatedOn: s.CreatedOn, ModifiedOn: s.ModifiedOn, MigrationTag: s.MigrationTag, UsageModel: "standard", DeploymentID: s.VersionID}
 }
 
 // Script returns a deployed script's info.

@@ -120,6 +120,9 @@ type kvCall struct {
 	out     *kvOutput
 	dialect kvDialect
 	program string // the binary's name, for the commands messages suggest
+	// remote: the command talks to a kiln server's API (--remote, or
+	// --local false) rather than the local store.
+	remote bool
 }
 
 // leaf finishes a command: kv commands parse their own flags so that a
@@ -128,12 +131,18 @@ type kvCall struct {
 func (b kvBuilder) leaf(cmd *cobra.Command, run func(ctx context.Context, c *kvCall, args []string) error) *cobra.Command {
 	cmd.DisableFlagParsing = true
 	cmd.Args = cobra.ArbitraryArgs
+	if cmd.Flags().Lookup("remote") == nil {
+		// Namespace commands: local by default, the API with --remote.
+		addOptionalBool(cmd.Flags(), &optionalBool{}, "remote", "", "use a kiln server's API (CLOUDFLARE_API_BASE_URL, CLOUDFLARE_API_TOKEN)")
+	}
 	cmd.RunE = func(cc *cobra.Command, raw []string) error {
 		call := &kvCall{out: b.output(), dialect: b.dialect, program: cc.Root().Name()}
 		fs := cc.Flags()
 		if err := fs.Parse(yargsBooleans(fs, raw)); err != nil {
 			return call.fail(flagError(err))
 		}
+		loc := locationOf(fs)
+		call.remote = !loc.isLocal()
 		if help, _ := fs.GetBool("help"); help {
 			return cc.Help()
 		}
@@ -370,7 +379,7 @@ type kvLocationFlags struct {
 
 func (f *kvLocationFlags) register(fs *pflag.FlagSet) {
 	addOptionalBool(fs, &f.local, "local", "", "use the local store, shared with kiln dev (the default)")
-	addOptionalBool(fs, &f.remote, "remote", "", "use a kiln server's API (not available yet)")
+	addOptionalBool(fs, &f.remote, "remote", "", "use a kiln server's API (CLOUDFLARE_API_BASE_URL, CLOUDFLARE_API_TOKEN)")
 }
 
 // check rejects giving both, as yargs' conflicts does.
@@ -389,27 +398,58 @@ func (f *kvLocationFlags) isLocal() bool {
 	return (f.local.set && f.local.value) || (f.remote.set && !f.remote.value)
 }
 
-// requireLocal is where a remote implementation will be chosen; until kiln
-// has a server, --remote is an error.
+// locationOf reads --local and --remote from a parsed flag set (either may
+// be absent).
+func locationOf(fs *pflag.FlagSet) kvLocationFlags {
+	var loc kvLocationFlags
+	if f := fs.Lookup("local"); f != nil {
+		if b, ok := f.Value.(*optionalBool); ok {
+			loc.local = *b
+		}
+	}
+	if f := fs.Lookup("remote"); f != nil {
+		if b, ok := f.Value.(*optionalBool); ok {
+			loc.remote = *b
+		}
+	}
+	return loc
+}
+
+// requireLocal checks, before anything is printed, that a remote command
+// can reach a server: the API's environment variables must be set.
 func (f *kvLocationFlags) requireLocal() error {
 	if !f.isLocal() {
-		return errRemoteUnavailable
+		_, err := readAPIEnv()
+		return err
 	}
 	return nil
 }
 
 // openService opens where the command's data lives: the local store of the
-// project (the file `kiln dev` uses for the same --persist-to).
+// project (the file `kiln dev` uses for the same --persist-to), or with
+// --remote a kiln server's API.
 func (c *kvCall) openService(ctx context.Context, p *kvProject, persistTo string) (kvService, error) {
+	if c.remote {
+		account := ""
+		if p.cfg != nil {
+			account = p.cfg.AccountID
+		}
+		return openRemoteKV(ctx, account, c.out.warn)
+	}
 	return openLocalKV(ctx, p.kvStorePath(persistTo))
 }
 
 // printLocation prints wrangler 4's resource location lines; wrangler 3
 // printed none.
 func (c *kvCall) printLocation(withRemoteHint bool) {
-	if c.dialect == kvWrangler4 {
-		c.out.resourceLocation("local", withRemoteHint)
+	if c.dialect != kvWrangler4 {
+		return
 	}
+	if c.remote {
+		c.out.resourceLocation("remote", false)
+		return
+	}
+	c.out.resourceLocation("local", withRemoteHint)
 }
 
 // jsLength is a string's length in JavaScript (UTF-16 code units).

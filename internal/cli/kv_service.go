@@ -12,7 +12,7 @@ import (
 
 // kvService is what the kv commands need from where KV data lives. The local
 // implementation works on kiln's embedded store, the file `kiln dev` serves
-// from; a remote implementation will be an HTTP client of a kiln server's
+// from; the remote one (kv_remote.go) is an HTTP client of a kiln server's
 // Cloudflare v4 API (/accounts/{a}/storage/kv/...), chosen by --remote.
 //
 // Errors use the kv package's sentinels (kv.ErrNamespaceNotFound,
@@ -48,9 +48,6 @@ type kvNamespaceRef struct {
 	ID    string
 	Title string
 }
-
-// errRemoteUnavailable is the answer to --remote until kiln has a server.
-var errRemoteUnavailable = errors.New("--remote needs a kiln server: set CLOUDFLARE_API_BASE_URL to its /client/v4 URL (kiln serve is not available in this version yet)")
 
 // localKVService is kvService on a kv.Store.
 type localKVService struct {

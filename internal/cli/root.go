@@ -59,6 +59,7 @@ func newRoot(s *streams) *cobra.Command {
 		Version:       Version,
 	}
 	root.AddCommand(newDevCmd(s), newServeCmd(s), newTokenCmd(s))
+	root.AddCommand(newDeployCmd(s))
 	root.AddCommand(newKVCmd(s), newLegacyKVNamespaceCmd(s), newLegacyKVKeyCmd(s), newLegacyKVBulkCmd(s))
 	return root
 }
