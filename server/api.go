@@ -9,7 +9,7 @@ import (
 	"github.com/kiln-dev/kiln/server/upload"
 )
 
-// Register adds the Workers and Durable Objects endpoints to the
+// Register adds the Workers, Durable Objects and route endpoints to the
 // management API.
 func (h *Host) Register(api *mgmt.API) {
 	const acct = mgmt.Prefix + "/accounts/{account}"
@@ -34,7 +34,8 @@ func (h *Host) Register(api *mgmt.API) {
 	api.Handle("POST "+script+"/versions", h.postVersion)
 	api.Handle("GET "+script+"/deployments", h.listDeployments)
 	api.Handle("POST "+script+"/deployments", h.postDeployment)
-	api.Handle("GET "+mgmt.Prefix+"/zones/{zone}/workers/routes", h.listZoneRoutes)
+	h.registerObjects(api)
+	h.registerRoutes(api)
 }
 
 // apiError converts an upload or deploy failure into a 400 envelope.

@@ -47,6 +47,7 @@ type Host struct {
 	// namespaces declared with the legacy POST .../durable_objects/namespaces:
 	// id -> (script, class).
 	namespaces map[string]DONamespace
+	routes     []Route // route patterns -> scripts
 	// versions uploaded with POST …/versions, not yet deployed.
 	versions versionStore
 }
@@ -102,6 +103,10 @@ func Open(ctx context.Context, opts Options) (*Host, error) {
 		objects:    worker.NewRegistry(filepath.Join(opts.DataDir, "do"), 0),
 		scripts:    map[string]*script{},
 		namespaces: map[string]DONamespace{},
+	}
+	if err := h.loadRoutes(); err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("routes.json: %w", err)
 	}
 	if err := h.load(ctx); err != nil {
 		_ = store.Close()
@@ -455,10 +460,16 @@ func (h *Host) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i]
 	}
-	name, ok := strings.CutSuffix(strings.ToLower(host), "."+h.opts.Domain)
-	if !ok || name == "" || strings.Contains(name, ".") {
-		http.Error(rw, "No Worker is routed for host "+host+"; use <script>."+h.opts.Domain, http.StatusNotFound)
-		return
+	h.mu.RLock()
+	name, routed := h.routeFor(host, r.URL.Path)
+	h.mu.RUnlock()
+	if !routed {
+		var ok bool
+		name, ok = strings.CutSuffix(strings.ToLower(host), "."+h.opts.Domain)
+		if !ok || name == "" || strings.Contains(name, ".") {
+			http.Error(rw, "No Worker is routed for host "+host+"; use <script>."+h.opts.Domain+" or a route", http.StatusNotFound)
+			return
+		}
 	}
 	h.mu.RLock()
 	s := h.scripts[name]

@@ -12,10 +12,10 @@ import (
 	"github.com/kiln-dev/kiln/server/mgmt"
 )
 
-// RegisterObjects adds GET …/durable_objects/namespaces/{id}/objects: the
+// registerObjects adds GET …/durable_objects/namespaces/{id}/objects: the
 // objects of a namespace that have stored data, in ID order, paged with a
 // cursor.
-func (h *Host) RegisterObjects(api *mgmt.API) {
+func (h *Host) registerObjects(api *mgmt.API) {
 	api.Handle("GET "+mgmt.Prefix+"/accounts/{account}/workers/durable_objects/namespaces/{namespace}/objects", h.listObjects)
 }
 

@@ -46,7 +46,7 @@ func TestListObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.RegisterObjects(api)
+	h.Register(api)
 	_, token, err := api.Tokens().CreateToken(context.Background(), "t")
 	if err != nil {
 		t.Fatal(err)

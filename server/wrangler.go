@@ -234,13 +234,6 @@ func (h *Host) putSchedules(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// --- zone routes
-
-func (h *Host) listZoneRoutes(w http.ResponseWriter, r *http.Request) error {
-	mgmt.WriteResult(w, []any{})
-	return nil
-}
-
 // --- script settings
 
 func defaultSettings() map[string]any {

@@ -321,3 +321,36 @@ func TestWranglerDeployCounter(t *testing.T) {
 		t.Fatalf("/increment after redeploy: %d %q", code, body)
 	}
 }
+
+// TestWranglerDeployRoutes deploys a Worker whose config has routes: wrangler
+// looks up the zones and sets the script's routes, and kiln serve then sends
+// traffic for those patterns to the Worker.
+func TestWranglerDeployRoutes(t *testing.T) {
+	wranglerBin(t)
+	p := startServe(t, t.TempDir())
+	w := newWranglerEnv(t, p)
+	dir := t.TempDir()
+	copyDir(t, "../../examples/hello", dir)
+	cfg := filepath.Join(dir, "wrangler.toml")
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRoutes := strings.Replace(string(text), "compatibility_date", "routes = [{ pattern = \"shop.example.com/*\", zone_name = \"example.com\" }]\ncompatibility_date", 1)
+	if err := os.WriteFile(cfg, []byte(withRoutes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.run(dir, "deploy")
+
+	req, _ := http.NewRequest("GET", p.public+"/", nil)
+	req.Host = "shop.example.com"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Hello") {
+		t.Fatalf("shop.example.com/: %d %q\nAPI requests:\n%s", resp.StatusCode, body, w.log)
+	}
+}

@@ -24,7 +24,8 @@ import (
 // `wrangler deploy` uploads it to Cloudflare: it bundles the entry point
 // into one ES module, reads the deployed script's migration tag
 // (GET /accounts/{a}/workers/services/{name}) and uploads the module with
-// its metadata (PUT /accounts/{a}/workers/scripts/{name}). The server
+// its metadata (PUT /accounts/{a}/workers/scripts/{name}), then sets the
+// config's routes (PUT …/scripts/{name}/routes). The server
 // environment variables are those of `kiln kv … --remote`.
 
 type deployFlags struct {
@@ -125,9 +126,28 @@ func runDeploy(ctx context.Context, out *kvOutput, f *deployFlags) error {
 	}
 	elapsed := time.Since(start).Seconds()
 	out.line(fmt.Sprintf("Uploaded %s (%.2f sec)", name, elapsed))
+	if len(cfg.Routes) > 0 {
+		// Routes of the config replace those the script had, as wrangler's
+		// deploy does on the original platform.
+		routes := make([]deployRoute, len(cfg.Routes))
+		for i, pattern := range cfg.Routes {
+			routes[i] = deployRoute{Pattern: pattern}
+		}
+		if _, err := client.fetchJSON(ctx, http.MethodPut, scriptPath+"/routes", nil, routes, nil); err != nil {
+			return fmt.Errorf("setting the routes of %s: %w", name, err)
+		}
+	}
 	out.line(fmt.Sprintf("Deployed %s (%.2f sec)", name, time.Since(start).Seconds()))
+	for _, pattern := range cfg.Routes {
+		out.line("  " + pattern)
+	}
 	out.line(fmt.Sprintf("  The kiln server serves it at http://%s.<domain>/ (<domain> is its `kiln serve --domain`, localhost by default).", name))
 	return nil
+}
+
+// deployRoute is one element of the body of PUT …/scripts/{name}/routes.
+type deployRoute struct {
+	Pattern string `json:"pattern"`
 }
 
 // deployedMigrationTag reads the deployed script's migration tag; exists is

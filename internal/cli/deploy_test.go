@@ -205,3 +205,69 @@ func TestDeployNeedsServerEnv(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+func TestDeployRoutes(t *testing.T) {
+	ctx := context.Background()
+	host, err := server.Open(ctx, server.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { host.Close() })
+	api, err := mgmt.New(mgmt.Options{DataDir: t.TempDir(), KV: host.KV()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.Register(api)
+	_, secret, err := api.Tokens().CreateToken(ctx, "deploy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiSrv := httptest.NewServer(api)
+	t.Cleanup(apiSrv.Close)
+	public := httptest.NewServer(host)
+	t.Cleanup(public.Close)
+	t.Setenv("CLOUDFLARE_API_BASE_URL", apiSrv.URL+mgmt.Prefix)
+	t.Setenv("CLOUDFLARE_API_TOKEN", secret)
+	t.Setenv("CLOUDFLARE_ACCOUNT_ID", api.Account().ID)
+
+	dir := t.TempDir()
+	writeFile := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile("index.js", `export default { fetch(req) { return new Response("site " + new URL(req.url).pathname); } };`)
+	writeFile("wrangler.toml", "name = \"site\"\nmain = \"index.js\"\ncompatibility_date = \"2025-01-01\"\nroutes = [\"shop.example.com/*\", { pattern = \"*.example.org/api/*\", zone_name = \"example.org\" }]\n")
+	var out, errOut bytes.Buffer
+	if code := Main(ctx, []string{"deploy", "--config", filepath.Join(dir, "wrangler.toml")}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("deploy: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "shop.example.com/*") {
+		t.Errorf("deploy output does not list the routes:\n%s", out.String())
+	}
+	get := func(host, path string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, public.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get("shop.example.com", "/cart"); code != 200 || body != "site /cart" {
+		t.Errorf("shop.example.com/cart: %d %q", code, body)
+	}
+	if code, body := get("eu.example.org", "/api/x"); code != 200 || body != "site /api/x" {
+		t.Errorf("eu.example.org/api/x: %d %q", code, body)
+	}
+	if code, _ := get("eu.example.org", "/other"); code == 200 {
+		t.Errorf("eu.example.org/other is outside every route but was served")
+	}
+}

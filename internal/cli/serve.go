@@ -36,7 +36,6 @@ func newServeCmd(s *streams) *cobra.Command {
 				return err
 			}
 			host.Register(api)
-			host.RegisterObjects(api)
 			pub, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)
