@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// worker is a Worker source under bench/workers and what it binds.
+type worker struct {
+	file    string // file name under bench/workers
+	durable bool   // binds COUNTER to its Counter class
+}
+
+// runtimeUnderTest starts one Worker on a free loopback port.
+type runtimeUnderTest interface {
+	name() string
+	start(ctx context.Context, dir string, w worker, readyPath string) (*process, error)
+}
+
+// process is a running runtime.
+type process struct {
+	cmd       *exec.Cmd
+	base      string        // http://127.0.0.1:port
+	coldStart time.Duration // from exec to the first 200 on readyPath
+	logPath   string
+}
+
+// stop ends the process and waits for it.
+func (p *process) stop() {
+	if p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// rssBytes is the process's resident set size, from /proc.
+func (p *process) rssBytes() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the RSS: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parsing VmRSS %q: %w", rest, err)
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", p.cmd.Process.Pid)
+}
+
+// launch starts cmd with its output in logPath and waits for the first 200
+// on readyPath.
+func launch(ctx context.Context, cmd *exec.Cmd, port int, logPath, readyPath string) (*process, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s: %w", logPath, err)
+	}
+	defer logFile.Close()
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	p := &process{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), logPath: logPath}
+	begin := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		// Only notices an early exit; stop() waits for the process itself.
+		_, _ = cmd.Process.Wait()
+		close(exited)
+	}()
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := client.Get(p.base + readyPath)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				p.coldStart = time.Since(begin)
+				return p, nil
+			}
+		}
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(logPath)
+			return nil, fmt.Errorf("%s exited before answering:\n%s", filepath.Base(cmd.Path), log)
+		case <-ctx.Done():
+			p.stop()
+			return nil, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			log, _ := os.ReadFile(logPath)
+			return nil, fmt.Errorf("%s did not answer 200 on %s within 60 s:\n%s", filepath.Base(cmd.Path), readyPath, log)
+		}
+	}
+}
+
+// freePort asks the kernel for an unused loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// workerSource is the absolute path of a Worker under bench/workers; the
+// benchmark runs from the repository root.
+func workerSource(file string) (string, error) {
+	p, err := filepath.Abs(filepath.Join("bench", "workers", file))
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%w (run the benchmark from the repository root: go run ./bench)", err)
+	}
+	return p, nil
+}
+
+// kilnRuntime runs `kiln dev` on a generated wrangler.toml.
+type kilnRuntime struct{ bin string }
+
+func (k *kilnRuntime) name() string { return "kiln" }
+
+func (k *kilnRuntime) start(ctx context.Context, dir string, w worker, readyPath string) (*process, error) {
+	src, err := workerSource(w.file)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	var cfg bytes.Buffer
+	fmt.Fprintf(&cfg, "name = \"bench\"\nmain = %q\ncompatibility_date = \"2025-01-01\"\n", src)
+	if w.durable {
+		cfg.WriteString("\n[[durable_objects.bindings]]\nname = \"COUNTER\"\nclass_name = \"Counter\"\n\n[[migrations]]\ntag = \"v1\"\nnew_classes = [\"Counter\"]\n")
+	}
+	cfgPath := filepath.Join(dir, "wrangler.toml")
+	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o644); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", cfgPath, err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, k.bin, "dev", "--config", cfgPath, "--port", strconv.Itoa(port), "--persist-to", filepath.Join(dir, "state"))
+	cmd.Dir = dir
+	return launch(ctx, cmd, port, filepath.Join(dir, "kiln.log"), readyPath)
+}
+
+// workerdRuntime runs workerd on a generated Cap'n Proto config with
+// Durable Object storage on local disk.
+type workerdRuntime struct{ bin string }
+
+func (wd *workerdRuntime) name() string { return "workerd" }
+
+func (wd *workerdRuntime) start(ctx context.Context, dir string, w worker, readyPath string) (*process, error) {
+	src, err := workerSource(w.file)
+	if err != nil {
+		return nil, err
+	}
+	code, err := os.ReadFile(src)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", src, err)
+	}
+	storage := filepath.Join(dir, "do")
+	if err := os.MkdirAll(storage, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", storage, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "worker.js"), code, 0o644); err != nil {
+		return nil, fmt.Errorf("writing the worker: %w", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	var cfg bytes.Buffer
+	cfg.WriteString("using Workerd = import \"/workerd/workerd.capnp\";\n\n")
+	cfg.WriteString("const config :Workerd.Config = (\n  services = [\n    (name = \"main\", worker = .mainWorker),\n")
+	if w.durable {
+		fmt.Fprintf(&cfg, "    (name = \"storage\", disk = (path = %q, writable = true)),\n", storage)
+	}
+	fmt.Fprintf(&cfg, "  ],\n  sockets = [(name = \"http\", address = \"127.0.0.1:%d\", http = (), service = \"main\")],\n);\n\n", port)
+	cfg.WriteString("const mainWorker :Workerd.Worker = (\n  modules = [(name = \"worker.js\", esModule = embed \"worker.js\")],\n  compatibilityDate = \"2025-01-01\",\n")
+	if w.durable {
+		cfg.WriteString("  durableObjectNamespaces = [(className = \"Counter\", uniqueKey = \"bench-Counter\")],\n")
+		cfg.WriteString("  durableObjectStorage = (localDisk = \"storage\"),\n")
+		cfg.WriteString("  bindings = [(name = \"COUNTER\", durableObjectNamespace = \"Counter\")],\n")
+	}
+	cfg.WriteString(");\n")
+	cfgPath := filepath.Join(dir, "config.capnp")
+	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o644); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", cfgPath, err)
+	}
+	cmd := exec.CommandContext(ctx, wd.bin, "serve", cfgPath)
+	cmd.Dir = dir
+	return launch(ctx, cmd, port, filepath.Join(dir, "workerd.log"), readyPath)
+}
+
+// buildKiln compiles the kiln binary of this checkout.
+func buildKiln(ctx context.Context, work string) (string, error) {
+	bin := filepath.Join(work, "kiln")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kiln")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building kiln: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// installWorkerd installs workerd@version from npm into cache (once) and
+// returns its executable.
+func installWorkerd(ctx context.Context, cache, version string) (string, error) {
+	dir := filepath.Join(cache, "workerd-"+version)
+	bin := filepath.Join(dir, "node_modules", ".bin", "workerd")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("creating %s: %w", dir, err)
+	}
+	cmd := exec.CommandContext(ctx, "npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", dir, "workerd@"+version)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("installing workerd %s from npm: %w\n%s", version, err, out)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("npm installed workerd but %s is missing: %w", bin, err)
+	}
+	return bin, nil
+}
+
+// machineDescription names the CPU, core count and kernel.
+func machineDescription() string {
+	model := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if rest, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
+				break
+			}
+		}
+	}
+	kernel := ""
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(data))
+	}
+	return fmt.Sprintf("%s, %d CPUs%s", model, numCPU(), kernel)
+}
