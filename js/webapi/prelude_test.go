@@ -987,3 +987,20 @@ func BenchmarkPreludeBareRuntime(b *testing.B) {
 		_ = goja.New()
 	}
 }
+
+// TestLazyPreludeModulesCompile compiles every module of prelude/lazy, so a
+// mistake in one shows even if no other test happens to load it.
+func TestLazyPreludeModulesCompile(t *testing.T) {
+	p, err := CompilePrelude()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.lazy) == 0 {
+		t.Fatal("no lazy prelude modules found")
+	}
+	for name, m := range p.lazy {
+		if _, err := m.compiled(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
