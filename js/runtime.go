@@ -59,7 +59,7 @@ type Runtime struct {
 	// Touched only on the loop goroutine.
 	current    *Invocation
 	rejections []*goja.Promise
-	deathNote  error // set by Poison during a job
+	deathNote  error // set by Poison during a job: written on the loop under mu
 	turnEnd    []func()
 	clock      threadClock // CPU clock of the loop's OS thread
 }
@@ -123,11 +123,12 @@ func (rt *Runtime) VM() *goja.Runtime { return rt.vm }
 // Load is the number of live invocations on this runtime.
 func (rt *Runtime) Load() int64 { return rt.load.Load() }
 
-// Dead reports whether the runtime was discarded.
+// Dead reports whether the runtime was discarded, or is poisoned and will
+// be when its current job ends. A dead runtime takes no new invocations.
 func (rt *Runtime) Dead() bool {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return rt.dead
+	return rt.dead || rt.deathNote != nil
 }
 
 // Done is closed when the runtime's loop has stopped.
@@ -143,7 +144,7 @@ func (rt *Runtime) NewInvocation(limit time.Duration, onFail func(error)) *Invoc
 	inv := &Invocation{rt: rt, limit: limit, onFail: onFail}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if rt.dead {
+	if rt.dead || rt.deathNote != nil {
 		return nil
 	}
 	rt.live[inv] = struct{}{}
@@ -246,7 +247,11 @@ func (rt *Runtime) Current() *Invocation { return rt.current }
 // Poison declares the runtime unusable after the current job; every live
 // invocation fails with err. Job code calls it when goja reports an error that
 // leaves the engine in an unknown state (interrupts, stack overflows).
+// From then on the runtime takes no new invocations and reports itself Dead,
+// so that the pool replaces it at once rather than after the job.
 func (rt *Runtime) Poison(err error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	if rt.deathNote == nil {
 		rt.deathNote = err
 	}
@@ -269,12 +274,13 @@ func (rt *Runtime) Check(err error) error {
 	return e
 }
 
-// Err is the reason the runtime died, or nil while it lives.
+// Err is the reason the runtime died (or was poisoned), or nil while it
+// lives.
 func (rt *Runtime) Err() error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if !rt.dead {
-		return nil
+		return rt.deathNote
 	}
 	return rt.deathErr
 }

@@ -43,21 +43,28 @@ func (w *Worker) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // Fetch runs the fetch handler for r and returns its response. The caller
 // must close resp.Body.
 func (w *Worker) Fetch(ctx context.Context, r *http.Request) (*webapi.Response, error) {
-	rt, err := w.pool.Pick(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var once sync.Once
-	done := make(chan outcome, 1)
-	deliver := func(o outcome) { once.Do(func() { done <- o }) }
-	inv := rt.NewInvocation(w.spec.CPULimit, func(err error) { deliver(outcome{err: err}) })
-	if inv == nil {
-		return nil, js.ErrRuntimeGone
-	}
 	in := incoming(r)
-	if !rt.Submit(inv, func() { w.startFetch(rt.Host.(*instance), inv, in, deliver) }) {
+	var done chan outcome
+	// A runtime can die between Pick and Submit (another request on it broke
+	// a limit); the request has not started, so it moves to a fresh runtime.
+	// Each attempt has its own channel: a dead runtime fails its invocation.
+	for attempt := 0; done == nil; attempt++ {
+		rt, err := w.pool.Pick(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var once sync.Once
+		result := make(chan outcome, 1)
+		deliver := func(o outcome) { once.Do(func() { result <- o }) }
+		inv := rt.NewInvocation(w.spec.CPULimit, func(err error) { deliver(outcome{err: err}) })
+		if inv != nil && rt.Submit(inv, func() { w.startFetch(rt.Host.(*instance), inv, in, deliver) }) {
+			done = result
+			break
+		}
 		inv.End()
-		return nil, js.ErrRuntimeGone
+		if attempt == 2 {
+			return nil, js.ErrRuntimeGone
+		}
 	}
 	select {
 	case o := <-done:
