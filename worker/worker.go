@@ -215,6 +215,7 @@ type loopAdapter struct {
 }
 
 func (l loopAdapter) Hold() func(func()) bool { return l.rt.Hold() }
+func (l loopAdapter) Post(fn func()) bool     { return l.rt.Submit(nil, fn) }
 func (l loopAdapter) Done() <-chan struct{}   { return l.rt.Done() }
 func (l loopAdapter) Pin() func() {
 	if inv := l.rt.Current(); inv != nil && inv.Pin != nil {

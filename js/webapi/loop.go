@@ -13,6 +13,11 @@ type Loop interface {
 	// it runs fn (nil: nothing) on the loop, as part of the same invocation,
 	// and reports false if the runtime is gone.
 	Hold() func(fn func()) bool
+	// Post runs fn on the loop as work of the runtime itself (outside any
+	// request), from any goroutine: events that arrive on their own, such
+	// as a WebSocket message from the network. It reports false if the
+	// runtime is gone.
+	Post(fn func()) bool
 	// Report handles an exception nobody caught (a throwing timer callback,
 	// an event listener): it is logged, and if it broke the engine the
 	// runtime is discarded.

@@ -51,6 +51,8 @@ func (l *testLoop) Report(err error) {
 	l.mu.Unlock()
 }
 
+func (l *testLoop) Post(fn func()) bool { return l.Hold()(fn) }
+
 func (l *testLoop) Done() <-chan struct{} { return l.done }
 
 func (l *testLoop) OutputGate() <-chan error { return nil }

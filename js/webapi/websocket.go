@@ -213,23 +213,15 @@ type scriptSink struct {
 	unpin  func()       // releases the object the socket keeps in memory
 }
 
+// Deliver is called from the goroutine the message arrives on.
 func (s *scriptSink) Deliver(m WebSocketMessage) {
-	finish := s.ws.loopHold()
-	if finish == nil {
-		return
-	}
-	finish(func() {
+	s.ws.loop.Post(func() {
 		s.ws.dispatch(s.object, m)
 		if m.Close && s.unpin != nil {
 			s.unpin()
 			s.unpin = nil
 		}
 	})
-}
-
-// loopHold returns a completion on the loop usable from any goroutine.
-func (w *webSockets) loopHold() func(func()) bool {
-	return w.loop.Hold()
 }
 
 // dispatch fires the event for m on a script WebSocket. Loop only.
