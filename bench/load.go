@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -118,5 +117,3 @@ func closedLoop(ctx context.Context, base string, conns int, d time.Duration, ne
 	slices.Sort(all.latencies)
 	return all
 }
-
-func numCPU() int { return runtime.NumCPU() }

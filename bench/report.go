@@ -122,10 +122,12 @@ func (r *report) write(path string) error {
 	}
 	b.WriteString("\nRatio: kiln / workerd (above 1 means kiln serves more requests per second; for cold-start it is the time ratio, below 1 means kiln starts faster).\n")
 	b.WriteString("\nScenarios:\n\n")
+	described := map[string]bool{}
 	for _, c := range r.order {
-		if c.conns != r.firstConns(c.scenario) {
+		if described[c.scenario] {
 			continue
 		}
+		described[c.scenario] = true
 		s := scenarioByName(c.scenario)
 		fmt.Fprintf(&b, "- %s: %s (`bench/workers/%s`).\n", s.name, s.description, s.worker.file)
 	}
@@ -139,15 +141,6 @@ func (r *report) write(path string) error {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	return nil
-}
-
-func (r *report) firstConns(scenario string) int {
-	for _, c := range r.order {
-		if c.scenario == scenario {
-			return c.conns
-		}
-	}
-	return 0
 }
 
 func fig(n int, format string, v float64) string {

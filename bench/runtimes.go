@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,6 +36,7 @@ type process struct {
 	base      string        // http://127.0.0.1:port
 	coldStart time.Duration // from exec to the first 200 on readyPath
 	logPath   string
+	exited    chan struct{} // closed when the process has exited and been reaped
 }
 
 // stop ends the process and waits for it.
@@ -43,13 +45,11 @@ func (p *process) stop() {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(10 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-done
+		<-p.exited
 	}
 }
 
@@ -83,16 +83,15 @@ func launch(ctx context.Context, cmd *exec.Cmd, port int, logPath, readyPath str
 	defer logFile.Close()
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	p := &process{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), logPath: logPath}
+	p := &process{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), logPath: logPath, exited: make(chan struct{})}
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)
 	}
-	exited := make(chan struct{})
+	// The only Wait: it reaps the process for stop() and reports an early exit.
 	go func() {
-		// Only notices an early exit; stop() waits for the process itself.
-		_, _ = cmd.Process.Wait()
-		close(exited)
+		_ = cmd.Wait()
+		close(p.exited)
 	}()
 	client := &http.Client{Timeout: 5 * time.Second}
 	deadline := time.Now().Add(60 * time.Second)
@@ -107,7 +106,7 @@ func launch(ctx context.Context, cmd *exec.Cmd, port int, logPath, readyPath str
 			}
 		}
 		select {
-		case <-exited:
+		case <-p.exited:
 			log, _ := os.ReadFile(logPath)
 			return nil, fmt.Errorf("%s exited before answering:\n%s", filepath.Base(cmd.Path), log)
 		case <-ctx.Done():
@@ -272,5 +271,5 @@ func machineDescription() string {
 	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		kernel = ", Linux " + strings.TrimSpace(string(data))
 	}
-	return fmt.Sprintf("%s, %d CPUs%s", model, numCPU(), kernel)
+	return fmt.Sprintf("%s, %d CPUs%s", model, runtime.NumCPU(), kernel)
 }

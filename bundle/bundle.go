@@ -114,8 +114,46 @@ func loaders() map[string]api.Loader {
 // Build bundles opts.Entry and everything it imports into one script. A build
 // that fails because of the user's code returns a *BuildError.
 func Build(ctx context.Context, opts Options) (*Result, error) {
+	res, inputs, err := buildESM(ctx, opts, true)
+	if err != nil {
+		return nil, err
+	}
+	exports, err := entryExports(res.Metafile)
+	if err != nil {
+		return nil, err
+	}
+	code, err := convertToIIFE(string(res.OutputFiles[0].Contents), opts.Minify)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{
+		Code:     code,
+		Inputs:   inputs,
+		Exports:  exports,
+		Warnings: formatMessages(res.Warnings, api.WarningMessage),
+	}, nil
+}
+
+// BuildModule bundles opts.Entry into one ES module for another runtime to
+// load (what `kiln deploy` uploads): the same resolution, loaders and input
+// guards as Build, but `cloudflare:*` imports are left to that runtime and
+// the code is neither lowered for goja nor wrapped as a classic script. A
+// build that fails because of the user's code returns a *BuildError.
+func BuildModule(ctx context.Context, opts Options) ([]byte, error) {
+	res, _, err := buildESM(ctx, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	return res.OutputFiles[0].Contents, nil
+}
+
+// buildESM runs esbuild on opts.Entry with ES module output, for kiln's own
+// engine (forGoja: goja's gaps lowered, `cloudflare:*` provided, inline source
+// map and metafile) or for another runtime. It returns the one output file's
+// build result and the sorted inputs.
+func buildESM(ctx context.Context, opts Options, forGoja bool) (api.BuildResult, []string, error) {
 	if !filepath.IsAbs(opts.Entry) {
-		return nil, fmt.Errorf("bundle: entry %q is not an absolute path", opts.Entry)
+		return api.BuildResult{}, nil, fmt.Errorf("bundle: entry %q is not an absolute path", opts.Entry)
 	}
 	entry := filepath.Clean(opts.Entry)
 	projectDir := opts.ProjectDir
@@ -124,7 +162,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	projectDir, err := filepath.Abs(projectDir)
 	if err != nil {
-		return nil, fmt.Errorf("bundle: project directory: %w", err)
+		return api.BuildResult{}, nil, fmt.Errorf("bundle: project directory: %w", err)
 	}
 	// esbuild reports files by their real path (it resolves symlinks), so the
 	// directory they are named relative to must be real too.
@@ -140,7 +178,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		maxNesting = DefaultMaxNesting
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("bundle: %w", err)
+		return api.BuildResult{}, nil, fmt.Errorf("bundle: %w", err)
 	}
 
 	inputs := &inputSet{}
@@ -150,56 +188,45 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		Outfile:       filepath.Join(projectDir, ScriptName),
 		Bundle:        true,
 		Write:         false,
-		Metafile:      true,
 		LogLevel:      api.LogLevelSilent,
 		// ES module output, so that the metafile lists the entry's exports;
 		// convertToIIFE then wraps it for goja.
 		Format: api.FormatESModule,
 		// As wrangler (which leaves esbuild's default): package.json "browser"
 		// maps apply and process.env.NODE_ENV is defined.
-		Platform:   api.PlatformBrowser,
-		MainFields: []string{"browser", "module", "main"},
-		Conditions: []string{"workerd", "worker", "browser"},
-		Target:     api.ES2022,
-		Supported:  engineGaps(),
-		Loader:     loaders(),
-		Define:     opts.Define,
-		// Inline, so that convertToIIFE picks it up and chains it.
-		Sourcemap:         api.SourceMapInline,
-		SourcesContent:    api.SourcesContentInclude,
+		Platform:          api.PlatformBrowser,
+		MainFields:        []string{"browser", "module", "main"},
+		Conditions:        []string{"workerd", "worker", "browser"},
+		Target:            api.ES2022,
+		Loader:            loaders(),
+		Define:            opts.Define,
 		MinifyWhitespace:  opts.Minify,
 		MinifyIdentifiers: opts.Minify,
 		MinifySyntax:      opts.Minify,
-		Plugins: []api.Plugin{
-			cloudflarePlugin(),
-			guardPlugin(projectDir, maxSize, maxNesting, inputs),
-		},
+		Plugins:           []api.Plugin{guardPlugin(projectDir, maxSize, maxNesting, inputs)},
+	}
+	if forGoja {
+		buildOpts.Metafile = true
+		buildOpts.Supported = engineGaps()
+		// Inline, so that convertToIIFE picks it up and chains it.
+		buildOpts.Sourcemap = api.SourceMapInline
+		buildOpts.SourcesContent = api.SourcesContentInclude
+		buildOpts.Plugins = append([]api.Plugin{cloudflarePlugin()}, buildOpts.Plugins...)
+	} else {
+		buildOpts.External = []string{"cloudflare:*"}
 	}
 
 	res, err := runBuild(ctx, buildOpts)
 	if err != nil {
-		return nil, err
+		return api.BuildResult{}, nil, err
 	}
 	if len(res.Errors) > 0 {
-		return nil, newBuildError(res.Errors, withEntry(inputs.sorted(), entry))
+		return api.BuildResult{}, nil, newBuildError(res.Errors, withEntry(inputs.sorted(), entry))
 	}
 	if len(res.OutputFiles) != 1 {
-		return nil, fmt.Errorf("bundle: esbuild produced %d output files, want 1", len(res.OutputFiles))
+		return api.BuildResult{}, nil, fmt.Errorf("bundle: esbuild produced %d output files, want 1", len(res.OutputFiles))
 	}
-	exports, err := entryExports(res.Metafile)
-	if err != nil {
-		return nil, err
-	}
-	code, err := convertToIIFE(string(res.OutputFiles[0].Contents), opts.Minify)
-	if err != nil {
-		return nil, err
-	}
-	return &Result{
-		Code:     code,
-		Inputs:   inputs.sorted(),
-		Exports:  exports,
-		Warnings: formatMessages(res.Warnings, api.WarningMessage),
-	}, nil
+	return res, inputs.sorted(), nil
 }
 
 // runBuild runs one esbuild build, cancelling it when ctx is done.

@@ -802,3 +802,42 @@ func BenchmarkBuild(b *testing.B) {
 	b.ReportMetric(float64(size), "bytes/bundle")
 	b.ReportMetric(float64(in), "inputs")
 }
+
+// TestBuildModule bundles for another runtime: one ES module, TypeScript
+// and npm packages resolved with the workerd condition, `cloudflare:*`
+// imports left in place, and the same errors as Build.
+func TestBuildModule(t *testing.T) {
+	dir := project(t, map[string]string{
+		"src/index.ts": `
+import { DurableObject } from "cloudflare:workers";
+import { greet } from "lib";
+export class Counter extends DurableObject {}
+export default { fetch(): Response { return new Response(greet("kiln") as string); } };
+`,
+		"node_modules/lib/package.json": `{"name": "lib", "exports": {"workerd": "./workerd.js", "default": "./node.js"}}`,
+		"node_modules/lib/workerd.js":   `export const greet = (n) => "hello from workerd, " + n;`,
+		"node_modules/lib/node.js":      `export const greet = (n) => "hello from node, " + n;`,
+	})
+	code, err := BuildModule(context.Background(), Options{Entry: filepath.Join(dir, "src/index.ts"), ProjectDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(code)
+	for _, want := range []string{`from "cloudflare:workers"`, "hello from workerd", "export {", "Counter", "as default"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("module lacks %q:\n%s", want, text)
+		}
+	}
+	for _, unwanted := range []string{"hello from node", "as string", "kiln.host", "sourceMappingURL"} {
+		if strings.Contains(text, unwanted) {
+			t.Errorf("module contains %q:\n%s", unwanted, text)
+		}
+	}
+
+	bad := project(t, map[string]string{"index.js": "export default {"})
+	_, err = BuildModule(context.Background(), Options{Entry: filepath.Join(bad, "index.js"), ProjectDir: bad})
+	var be *BuildError
+	if !errors.As(err, &be) || !strings.Contains(be.Text, "index.js:1:") {
+		t.Fatalf("syntax error: %v", err)
+	}
+}

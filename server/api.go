@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -37,6 +36,10 @@ func (h *Host) Register(api *mgmt.API) {
 	h.registerObjects(api)
 	h.registerRoutes(api)
 }
+
+// codeBadRequest is the Workers API's error code for a request it cannot
+// take (a body that is not JSON, a missing or invalid field).
+const codeBadRequest = 10026
 
 // apiError converts an upload or deploy failure into a 400 envelope.
 func apiError(err error) error {
@@ -111,11 +114,11 @@ func (h *Host) createNamespace(w http.ResponseWriter, r *http.Request) error {
 		Script string `json:"script"`
 		Class  string `json:"class"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "The request body is not valid JSON: "+err.Error())
+	if err := mgmt.DecodeJSON(w, r, 1<<20, codeBadRequest, &body); err != nil {
+		return err
 	}
 	if body.Script == "" || body.Class == "" {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "A namespace needs a script and a class.")
+		return mgmt.NewError(http.StatusBadRequest, codeBadRequest, "A namespace needs a script and a class.")
 	}
 	ns, err := h.DeclareNamespace(r.Context(), body.Name, body.Script, body.Class)
 	if err != nil {

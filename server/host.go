@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiln-dev/kiln/bundle"
 	"github.com/kiln-dev/kiln/durable"
+	"github.com/kiln-dev/kiln/internal/atomicfile"
 	"github.com/kiln-dev/kiln/js/webapi"
 	"github.com/kiln-dev/kiln/kv"
 	kvsqlite "github.com/kiln-dev/kiln/kv/sqlite"
@@ -207,7 +208,7 @@ func (h *Host) Deploy(ctx context.Context, up *upload.Upload) (*ScriptInfo, erro
 		w.Close()
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(h.scriptDir(up.Script), "script.json"), data); err != nil {
+	if err := atomicfile.Write(filepath.Join(h.scriptDir(up.Script), "script.json"), data, 0o644); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -350,7 +351,7 @@ func (h *Host) DeclareNamespace(ctx context.Context, name, scriptName, class str
 	h.namespaces[ns.ID] = ns
 	data, _ := json.MarshalIndent(h.namespaces, "", "  ")
 	h.mu.Unlock()
-	if err := writeFileAtomic(filepath.Join(h.opts.DataDir, "namespaces.json"), data); err != nil {
+	if err := atomicfile.Write(filepath.Join(h.opts.DataDir, "namespaces.json"), data, 0o644); err != nil {
 		return DONamespace{}, err
 	}
 	w, err := h.start(ctx, s)
@@ -454,7 +455,8 @@ func (h *Host) Delete(name string) bool {
 	return true
 }
 
-// ServeHTTP routes public traffic by Host: <script>.<domain>.
+// ServeHTTP routes public traffic: to the most specific matching route
+// pattern, else by Host (<script>.<domain>).
 func (h *Host) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	host := r.Host
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
@@ -479,27 +481,4 @@ func (h *Host) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.w.ServeHTTP(rw, r)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,42 +50,21 @@ func deploy(t *testing.T, h *Host, name string, parts ...part) {
 	}
 }
 
-// The Durable Objects beta guide (seeds/003), minus the HTTP API layer:
+// readSeed003 reads a script of the Durable Objects beta guide (seeds/003),
+// kept verbatim in testdata/seed003 (the binary's end-to-end test reads them
+// too): durable-object-example.mjs or calling-worker.js.
+func readSeed003(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "seed003", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestSeed003Flow is the seeds/003 walkthrough minus the HTTP API layer:
 // upload the object's module script, declare its namespace, upload the
 // calling service worker bound to it, POST data.
-const durableObjectExample = `export class DurableObjectExample {
-    constructor(state, env) {
-        this.state = state;
-    }
-
-    async fetch(request) {
-        let ip = request.headers.get('CF-Connecting-IP');
-        let data = await request.text() || "No data!";
-        let storagePromise = this.state.storage.put(ip, data);
-        await storagePromise;
-        return new Response(ip + ' stored ' + data);
-    }
-}
-
-// required for the script to be accepted by the API endpoint
-export default {
-    async fetch(request, env) {
-        return new Response("Hello World");
-    }
-}
-`
-
-const callingWorker = `addEventListener("fetch", event => {
-    return event.respondWith(handle(event.request));
-});
-
-async function handle(request) {
-    let objectId = EXAMPLE_CLASS.idFromName("foo");
-    let object = EXAMPLE_CLASS.get(objectId);
-    return object.fetch(request);
-}
-`
-
 func TestSeed003Flow(t *testing.T) {
 	dir := t.TempDir()
 	h, err := Open(context.Background(), Options{DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -92,14 +73,14 @@ func TestSeed003Flow(t *testing.T) {
 	}
 	deploy(t, h, "example-script",
 		part{"metadata", "durable-object-example.json", "application/json", `{"main_module": "durable-object-example.mjs"}`},
-		part{"script", "durable-object-example.mjs", "application/javascript+module", durableObjectExample})
+		part{"script", "durable-object-example.mjs", "application/javascript+module", readSeed003(t, "durable-object-example.mjs")})
 	ns, err := h.DeclareNamespace(context.Background(), "example-class", "example-script", "DurableObjectExample")
 	if err != nil {
 		t.Fatal(err)
 	}
 	deploy(t, h, "calling-worker",
 		part{"metadata", "calling-worker.json", "application/json", `{"body_part": "script", "bindings": [{"type": "durable_object_namespace", "name": "EXAMPLE_CLASS", "namespace_id": "` + ns.ID + `"}]}`},
-		part{"script", "calling-worker.js", "application/javascript", callingWorker})
+		part{"script", "calling-worker.js", "application/javascript", readSeed003(t, "calling-worker.js")})
 	srv := httptest.NewServer(h)
 	post := func() string {
 		req, _ := http.NewRequest("POST", srv.URL, strings.NewReader("important data!"))

@@ -38,7 +38,7 @@ func (h *Host) listObjects(w http.ResponseWriter, r *http.Request) error {
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 10 || n > 10000 {
-			return mgmt.NewError(http.StatusBadRequest, 10026, "limit must be an integer from 10 to 10000.")
+			return mgmt.NewError(http.StatusBadRequest, codeBadRequest, "limit must be an integer from 10 to 10000.")
 		}
 		limit = n
 	}
@@ -46,7 +46,7 @@ func (h *Host) listObjects(w http.ResponseWriter, r *http.Request) error {
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		b, err := base64.RawURLEncoding.DecodeString(c)
 		if err != nil {
-			return mgmt.NewError(http.StatusBadRequest, 10026, "The cursor is not valid.")
+			return mgmt.NewError(http.StatusBadRequest, codeBadRequest, "The cursor is not valid.")
 		}
 		after = string(b)
 	}

@@ -22,7 +22,7 @@ func TestListObjects(t *testing.T) {
 	defer h.Close()
 	deploy(t, h, "example-script",
 		part{"metadata", "m.json", "application/json", `{"main_module": "do.mjs"}`},
-		part{"script", "do.mjs", "application/javascript+module", durableObjectExample})
+		part{"script", "do.mjs", "application/javascript+module", readSeed003(t, "durable-object-example.mjs")})
 	ns, err := h.DeclareNamespace(context.Background(), "example-class", "example-script", "DurableObjectExample")
 	if err != nil {
 		t.Fatal(err)

@@ -4,12 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/atomicfile"
 	"github.com/kiln-dev/kiln/kv"
 	"github.com/kiln-dev/kiln/server/mgmt"
 )
@@ -40,9 +42,12 @@ func (h *Host) loadRoutes() error {
 		return nil
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("reading routes: %w", err)
 	}
-	return json.Unmarshal(data, &h.routes)
+	if err := json.Unmarshal(data, &h.routes); err != nil {
+		return fmt.Errorf("reading %s: %w", h.routesPath(), err)
+	}
+	return nil
 }
 
 // saveRoutes writes the table; h.mu must be held.
@@ -51,7 +56,7 @@ func (h *Host) saveRoutes() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(h.routesPath(), data)
+	return atomicfile.Write(h.routesPath(), data, 0o644)
 }
 
 // match reports whether a request for host and path matches pattern, and
@@ -66,19 +71,13 @@ func match(pattern, host, path string) (bool, int) {
 	ppath = "/" + ppath
 	host = strings.ToLower(host)
 	phost = strings.ToLower(phost)
-	switch {
-	case strings.HasPrefix(phost, "*."):
-		if !strings.HasSuffix(host, phost[1:]) {
+	// "*.example.com" matches subdomains only, "*example.com" the apex too.
+	if wild, ok := strings.CutPrefix(phost, "*"); ok {
+		if !strings.HasSuffix(host, wild) {
 			return false, 0
 		}
-	case strings.HasPrefix(phost, "*"):
-		if !strings.HasSuffix(host, phost[1:]) {
-			return false, 0
-		}
-	default:
-		if host != phost {
-			return false, 0
-		}
+	} else if host != phost {
+		return false, 0
 	}
 	if rest, ok := strings.CutSuffix(ppath, "*"); ok {
 		if !strings.HasPrefix(path, rest) {
@@ -126,17 +125,23 @@ func (h *Host) listZones(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Host) listZoneRoutes(w http.ResponseWriter, r *http.Request) error {
-	zone := r.PathValue("zone")
+// routesWhere returns the routes for which keep is true (never nil, so an
+// empty list is written as []).
+func (h *Host) routesWhere(keep func(Route) bool) []Route {
 	h.mu.RLock()
+	defer h.mu.RUnlock()
 	out := []Route{}
 	for _, rt := range h.routes {
-		if rt.ZoneID == zone {
+		if keep(rt) {
 			out = append(out, rt)
 		}
 	}
-	h.mu.RUnlock()
-	mgmt.WriteResult(w, out)
+	return out
+}
+
+func (h *Host) listZoneRoutes(w http.ResponseWriter, r *http.Request) error {
+	zone := r.PathValue("zone")
+	mgmt.WriteResult(w, h.routesWhere(func(rt Route) bool { return rt.ZoneID == zone }))
 	return nil
 }
 
@@ -156,8 +161,8 @@ func (b routeBody) check() error {
 
 func (h *Host) createZoneRoute(w http.ResponseWriter, r *http.Request) error {
 	var b routeBody
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&b); err != nil {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "The request body is not valid JSON: "+err.Error())
+	if err := mgmt.DecodeJSON(w, r, 1<<20, codeBadRequest, &b); err != nil {
+		return err
 	}
 	if err := b.check(); err != nil {
 		return err
@@ -182,8 +187,8 @@ func (h *Host) createZoneRoute(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Host) updateZoneRoute(w http.ResponseWriter, r *http.Request) error {
 	var b routeBody
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&b); err != nil {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "The request body is not valid JSON: "+err.Error())
+	if err := mgmt.DecodeJSON(w, r, 1<<20, codeBadRequest, &b); err != nil {
+		return err
 	}
 	if err := b.check(); err != nil {
 		return err
@@ -223,15 +228,7 @@ func (h *Host) deleteZoneRoute(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Host) listScriptRoutes(w http.ResponseWriter, r *http.Request) error {
 	script := r.PathValue("script")
-	h.mu.RLock()
-	out := []Route{}
-	for _, rt := range h.routes {
-		if rt.Script == script {
-			out = append(out, rt)
-		}
-	}
-	h.mu.RUnlock()
-	mgmt.WriteResult(w, out)
+	mgmt.WriteResult(w, h.routesWhere(func(rt Route) bool { return rt.Script == script }))
 	return nil
 }
 
@@ -239,8 +236,8 @@ func (h *Host) listScriptRoutes(w http.ResponseWriter, r *http.Request) error {
 func (h *Host) putScriptRoutes(w http.ResponseWriter, r *http.Request) error {
 	script := r.PathValue("script")
 	var body []routeBody
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "The request body must be a JSON array of routes: "+err.Error())
+	if err := mgmt.DecodeJSON(w, r, 1<<20, codeBadRequest, &body); err != nil {
+		return err
 	}
 	for _, b := range body {
 		if err := b.check(); err != nil {

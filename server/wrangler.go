@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kiln-dev/kiln/internal/atomicfile"
 	"github.com/kiln-dev/kiln/server/mgmt"
 	"github.com/kiln-dev/kiln/server/upload"
 )
@@ -106,7 +107,7 @@ func (h *Host) updateScript(name string, f func(s *script)) (*script, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s, writeFileAtomic(filepath.Join(h.scriptDir(name), "script.json"), data)
+	return s, atomicfile.Write(filepath.Join(h.scriptDir(name), "script.json"), data, 0o644)
 }
 
 func (h *Host) lookup(name string) (*script, bool) {
@@ -137,14 +138,14 @@ func (h *Host) getAccountSubdomain(w http.ResponseWriter, r *http.Request) error
 
 func (h *Host) putAccountSubdomain(w http.ResponseWriter, r *http.Request) error {
 	var sub accountSubdomain
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&sub); err != nil {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "The request body is not valid JSON: "+err.Error())
+	if err := mgmt.DecodeJSON(w, r, 1<<16, codeBadRequest, &sub); err != nil {
+		return err
 	}
 	if !subdomainPattern.MatchString(sub.Subdomain) {
 		return mgmt.NewError(http.StatusBadRequest, 10032, "The subdomain is not valid.")
 	}
 	data, _ := json.Marshal(sub)
-	if err := writeFileAtomic(h.subdomainFile(), data); err != nil {
+	if err := atomicfile.Write(h.subdomainFile(), data, 0o644); err != nil {
 		return err
 	}
 	mgmt.WriteResult(w, sub)
@@ -173,11 +174,11 @@ func (h *Host) postScriptSubdomain(w http.ResponseWriter, r *http.Request) error
 		Enabled         *bool `json:"enabled"`
 		PreviewsEnabled *bool `json:"previews_enabled"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "The request body is not valid JSON: "+err.Error())
+	if err := mgmt.DecodeJSON(w, r, 1<<16, codeBadRequest, &body); err != nil {
+		return err
 	}
 	if body.Enabled == nil {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "enabled is required.")
+		return mgmt.NewError(http.StatusBadRequest, codeBadRequest, "enabled is required.")
 	}
 	var out SubdomainSettings
 	_, err := h.updateScript(r.PathValue("script"), func(s *script) {
@@ -216,8 +217,8 @@ func (h *Host) putSchedules(w http.ResponseWriter, r *http.Request) error {
 	var body []struct {
 		Cron string `json:"cron"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "The request body is not valid JSON: "+err.Error())
+	if err := mgmt.DecodeJSON(w, r, 1<<20, codeBadRequest, &body); err != nil {
+		return err
 	}
 	now := time.Now().UTC()
 	out := []Schedule{}
@@ -257,8 +258,8 @@ func (h *Host) getScriptSettings(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Host) patchScriptSettings(w http.ResponseWriter, r *http.Request) error {
 	var body map[string]any
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "The request body is not valid JSON: "+err.Error())
+	if err := mgmt.DecodeJSON(w, r, 1<<20, codeBadRequest, &body); err != nil {
+		return err
 	}
 	out := defaultSettings()
 	_, err := h.updateScript(r.PathValue("script"), func(s *script) {
@@ -397,8 +398,8 @@ func (h *Host) postDeployment(w http.ResponseWriter, r *http.Request) error {
 		Versions    []deploymentVersion `json:"versions"`
 		Annotations map[string]any      `json:"annotations"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
-		return mgmt.NewError(http.StatusBadRequest, 10026, "The request body is not valid JSON: "+err.Error())
+	if err := mgmt.DecodeJSON(w, r, 1<<20, codeBadRequest, &body); err != nil {
+		return err
 	}
 	if body.Strategy != "" && body.Strategy != "percentage" {
 		return mgmt.NewError(http.StatusBadRequest, 10021, "The deployment strategy must be \"percentage\".")

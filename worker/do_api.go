@@ -264,7 +264,7 @@ func (s *stub) call(run func(l *objectLive, reply func(func() goja.Value), fail 
 		run(l, func(value func() goja.Value) {
 			settle(func() {
 				var v goja.Value
-				if thrown := catch(func() { v = value() }); thrown != nil {
+				if thrown := webapi.Catch(func() { v = value() }); thrown != nil {
 					_ = reject(thrown)
 					return
 				}
@@ -296,7 +296,7 @@ func (s *stub) fetch(c goja.FunctionCall) goja.Value {
 	inst := s.a.inst
 	vm := inst.rt.VM()
 	var out webapi.OutgoingRequest
-	if thrown := catch(func() { out = inst.apis.Fetch.RequestParts(c.Argument(0), c.Argument(1)) }); thrown != nil {
+	if thrown := webapi.Catch(func() { out = inst.apis.Fetch.RequestParts(c.Argument(0), c.Argument(1)) }); thrown != nil {
 		p, _, reject := vm.NewPromise()
 		_ = reject(thrown)
 		return vm.ToValue(p)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dop251/goja"
+
 	"github.com/kiln-dev/kiln/js/webapi"
 	"github.com/kiln-dev/kiln/kv"
 )
@@ -94,7 +95,7 @@ func (a *kvAPI) async(op func(ctx context.Context) (any, error), convert func(an
 				return
 			}
 			var out goja.Value
-			if thrown := catch(func() { out = convert(v) }); thrown != nil {
+			if thrown := webapi.Catch(func() { out = convert(v) }); thrown != nil {
 				settle(reject(thrown))
 				return
 			}
@@ -153,24 +154,6 @@ func newError(vm *goja.Runtime, msg string) goja.Value {
 		return vm.ToValue(msg)
 	}
 	return e
-}
-
-// catch runs fn and returns what it threw, if anything.
-func catch(fn func()) (thrown goja.Value) {
-	defer func() {
-		if r := recover(); r != nil {
-			switch x := r.(type) {
-			case *goja.Exception:
-				thrown = x.Value()
-			case goja.Value:
-				thrown = x
-			default:
-				panic(r)
-			}
-		}
-	}()
-	fn()
-	return nil
 }
 
 // readOptions is the second argument of get and getWithMetadata.

@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -101,40 +102,20 @@ func curlF(parts ...[4]string) (string, *bytes.Buffer) {
 	return w.FormDataContentType(), &buf
 }
 
-const seedDOScript = `export class DurableObjectExample {
-    constructor(state, env) {
-        this.state = state;
-    }
-
-    async fetch(request) {
-        let ip = request.headers.get('CF-Connecting-IP');
-        let data = await request.text() || "No data!";
-        let storagePromise = this.state.storage.put(ip, data);
-        await storagePromise;
-        return new Response(ip + ' stored ' + data);
-    }
+// seedScript reads a script of seeds/003, kept verbatim in the server
+// package's testdata.
+func seedScript(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "server", "testdata", "seed003", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
-
-// required for the script to be accepted by the API endpoint
-export default {
-    async fetch(request, env) {
-        return new Response("Hello World");
-    }
-}
-`
-
-const seedCallingWorker = `addEventListener("fetch", event => {
-    return event.respondWith(handle(event.request));
-});
-
-async function handle(request) {
-    let objectId = EXAMPLE_CLASS.idFromName("foo");
-    let object = EXAMPLE_CLASS.get(objectId);
-    return object.fetch(request);
-}
-`
 
 func TestServeSeed003CurlFlow(t *testing.T) {
+	seedDOScript := seedScript(t, "durable-object-example.mjs")
+	seedCallingWorker := seedScript(t, "calling-worker.js")
 	p := startServe(t, t.TempDir())
 	acct := "/accounts/" + p.account
 	// No token, no access.

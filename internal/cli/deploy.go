@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/evanw/esbuild/pkg/api"
-	"github.com/kiln-dev/kiln/config"
-	"github.com/kiln-dev/kiln/internal/localstate"
 	"github.com/spf13/cobra"
+
+	"github.com/kiln-dev/kiln/bundle"
+	"github.com/kiln-dev/kiln/config"
 )
 
 // `kiln deploy` uploads the project's Worker to a kiln server as
@@ -312,63 +312,24 @@ type moduleFile struct {
 	code []byte
 }
 
-// bundleModule bundles the entry point into one ES module, with esbuild's
-// options of bundle.Build (which only emits goja's classic script) and
-// wrangler's: browser platform, workerd conditions, every "cloudflare:*"
-// import left to the runtime. The server bundles the upload again for its
-// engine.
+// bundleModule bundles the entry point into one ES module with the bundler
+// of `kiln dev` (bundle.BuildModule); the server bundles the upload again
+// for its engine.
 func bundleModule(ctx context.Context, cfg *config.Config) (*moduleFile, error) {
 	entry := cfg.Main
 	if !filepath.IsAbs(entry) {
 		entry = filepath.Join(cfg.Dir, entry)
 	}
+	code, err := bundle.BuildModule(ctx, bundle.Options{Entry: entry, ProjectDir: cfg.Dir})
+	if err != nil {
+		var be *bundle.BuildError
+		if errors.As(err, &be) {
+			return nil, fmt.Errorf("Build failed with %d error(s):\n%s", len(be.Messages), be.Text)
+		}
+		return nil, fmt.Errorf("bundling %s: %w", cfg.Main, err)
+	}
 	name := strings.TrimSuffix(filepath.Base(entry), filepath.Ext(entry)) + ".js"
-	outDir := filepath.Join(localstate.Dir(cfg.Dir, ""), "deploy")
-	opts := api.BuildOptions{
-		EntryPoints:   []string{entry},
-		AbsWorkingDir: cfg.Dir,
-		Outfile:       filepath.Join(outDir, name),
-		Bundle:        true,
-		Write:         false,
-		LogLevel:      api.LogLevelSilent,
-		Format:        api.FormatESModule,
-		Platform:      api.PlatformBrowser,
-		MainFields:    []string{"browser", "module", "main"},
-		Conditions:    []string{"workerd", "worker", "browser"},
-		Target:        api.ES2022,
-		External:      []string{"cloudflare:*"},
-		Loader: map[string]api.Loader{
-			".txt": api.LoaderText, ".html": api.LoaderText, ".sql": api.LoaderText,
-			".bin": api.LoaderBinary,
-		},
-	}
-	bc, cerr := api.Context(opts)
-	if cerr != nil {
-		return nil, fmt.Errorf("bundling %s: %s", cfg.Main, esbuildMessages(cerr.Errors))
-	}
-	defer bc.Dispose()
-	done := make(chan api.BuildResult, 1)
-	go func() { done <- bc.Rebuild() }()
-	var res api.BuildResult
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		bc.Cancel()
-		<-done
-		return nil, fmt.Errorf("bundling %s: %w", cfg.Main, ctx.Err())
-	}
-	if len(res.Errors) > 0 {
-		return nil, fmt.Errorf("Build failed with %d error(s):\n%s", len(res.Errors), esbuildMessages(res.Errors))
-	}
-	if len(res.OutputFiles) != 1 {
-		return nil, fmt.Errorf("bundling %s: esbuild produced %d output files, want 1", cfg.Main, len(res.OutputFiles))
-	}
-	return &moduleFile{name: name, code: res.OutputFiles[0].Contents}, nil
-}
-
-// esbuildMessages formats esbuild's messages as esbuild prints them.
-func esbuildMessages(msgs []api.Message) string {
-	return strings.TrimSpace(strings.Join(api.FormatMessages(msgs, api.FormatMessagesOptions{Kind: api.ErrorMessage}), ""))
+	return &moduleFile{name: name, code: code}, nil
 }
 
 // uploadForm is the multipart upload: metadata, then the module.

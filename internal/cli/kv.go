@@ -26,8 +26,9 @@ import (
 // version that had it (the colon spelling was removed in wrangler 4), so a
 // script written against either keeps working. Key and bulk commands are
 // local by default, as in wrangler 4, and work on the store `kiln dev`
-// serves from; --remote talks to a kiln server. Namespace commands work
-// on the local store too: kiln has no cloud account.
+// serves from; --remote talks to a kiln server. Namespace commands, which
+// in wrangler always talk to the API, work on the local store unless given
+// --remote.
 //
 // Every failure exits with code 1, as wrangler does for its own errors and
 // for argument errors alike.

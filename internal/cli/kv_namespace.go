@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Namespace commands always talk to the API in wrangler; kiln has no cloud
-// account, so they work on the local store, the one `kiln dev` serves from,
-// and say so ("Resource location: local").
+// Namespace commands always talk to the API in wrangler. In kiln they work
+// on the local store, the one `kiln dev` serves from, unless --remote sends
+// them to a kiln server; they say which ("Resource location: local").
 
 type namespaceCreateFlags struct {
 	common  kvCommonFlags

@@ -245,7 +245,7 @@ func (api *fetchAPI) consume(b *body, convert func([]byte) goja.Value) goja.Valu
 	}
 	deliver := func(data []byte) {
 		var v goja.Value
-		if err := tryJS(func() { v = convert(data) }); err != nil {
+		if err := Catch(func() { v = convert(data) }); err != nil {
 			settle(reject(err))
 			return
 		}
@@ -290,26 +290,6 @@ func (api *fetchAPI) consume(b *body, convert func([]byte) goja.Value) goja.Valu
 		}
 	}
 	return vm.ToValue(p)
-}
-
-// tryJS runs fn and turns a JavaScript throw inside it into a value.
-func tryJS(fn func()) (thrown any) {
-	defer func() {
-		if r := recover(); r != nil {
-			switch x := r.(type) {
-			case *goja.Object:
-				thrown = x
-			case *goja.Exception:
-				thrown = x.Value()
-			case goja.Value:
-				thrown = x
-			default:
-				panic(r)
-			}
-		}
-	}()
-	fn()
-	return nil
 }
 
 // text decodes UTF-8 as the Encoding standard's "UTF-8 decode": a leading

@@ -242,7 +242,7 @@ func (api *fetchAPI) fetch(call goja.FunctionCall) goja.Value {
 		}
 	}
 	var r *request
-	if thrown := tryJS(func() {
+	if thrown := Catch(func() {
 		r = api.newRequest(call.Argument(0), call.Argument(1))
 	}); thrown != nil {
 		settle(reject(thrown))

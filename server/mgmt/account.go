@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"time"
+
+	"github.com/kiln-dev/kiln/internal/atomicfile"
 )
 
 // AccountFile is the name of the file holding the account in a data
@@ -59,7 +61,7 @@ func loadAccount(dataDir, id, name string, now time.Time) (Account, error) {
 		if err != nil {
 			return Account{}, fmt.Errorf("mgmt: account: %w", err)
 		}
-		if err := writeFileAtomic(path, append(out, '\n'), 0o600); err != nil {
+		if err := atomicfile.Write(path, append(out, '\n'), 0o600); err != nil {
 			return Account{}, fmt.Errorf("mgmt: account: %w", err)
 		}
 		return acc, nil

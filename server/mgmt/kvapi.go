@@ -98,18 +98,25 @@ func badRequest(format string, args ...any) *Error {
 	return Errorf(http.StatusBadRequest, CodeKVBadRequest, format, args...)
 }
 
-// decodeJSON reads a JSON body of at most limit bytes into v.
+// decodeJSON reads a KV endpoint's JSON body of at most limit bytes into v.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	return DecodeJSON(w, r, limit, CodeKVBadRequest, v)
+}
+
+// DecodeJSON reads a JSON request body of at most limit bytes into v. A
+// body that is too large answers 413, one that is not JSON of v's shape 400
+// with code, both naming the problem.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, code int, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return Errorf(http.StatusRequestEntityTooLarge, CodeKVBadRequest, "The request body exceeds the limit of %d bytes.", limit)
+			return Errorf(http.StatusRequestEntityTooLarge, code, "The request body exceeds the limit of %d bytes.", limit)
 		}
 		return fmt.Errorf("read body: %w", err)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return badRequest("Could not parse the request body as JSON: %v", err)
+		return Errorf(http.StatusBadRequest, code, "Could not parse the request body as JSON: %v", err)
 	}
 	return nil
 }

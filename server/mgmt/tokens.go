@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kiln-dev/kiln/internal/atomicfile"
 )
 
 // TokensFile is the name of the token store in a data directory.
@@ -104,38 +106,11 @@ func (t *Tokens) writeLocked(tokens []storedToken) error {
 	if err != nil {
 		return fmt.Errorf("mgmt: token store: %w", err)
 	}
-	if err := writeFileAtomic(t.path, append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(t.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("mgmt: token store: %w", err)
 	}
 	t.loaded = nil // re-read (and re-stat) at next use
 	return t.refreshLocked()
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func hashSecret(secret string) string {
