@@ -42,5 +42,6 @@ func newDevCmd(s *streams) *cobra.Command {
 	f.StringArrayVar(&vars, "var", nil, "a var to set or override, as KEY:VALUE (repeatable)")
 	f.StringVar(&opts.PersistTo, "persist-to", "", "directory for local KV and Durable Object data (default: .kiln/state beside the config file)")
 	f.IntVar(&opts.Runtimes, "runtimes", 0, "JavaScript runtimes per Worker (default: one per CPU)")
+	f.DurationVar(&opts.IdleTimeout, "do-idle-timeout", 0, "how long a Durable Object without events stays in memory before it is evicted (default 70s, as the platform)")
 	return cmd
 }
