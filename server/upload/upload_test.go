@@ -3,8 +3,11 @@ package upload
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"mime/multipart"
 	"net/textproto"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -119,18 +122,64 @@ func TestMalformedUploads(t *testing.T) {
 	}
 }
 
-// FuzzParse: any body is refused with an *Error or parsed; never a panic.
+// FuzzParse: any body is refused with an *Error that has a code and a
+// message, or parsed into an upload that is consistent: its main module is
+// one of its parts (an ES module when the format says so), module and
+// binding names are unique, bindings have supported types and the
+// compatibility date is a date. Parsing is deterministic.
 func FuzzParse(f *testing.F) {
 	f.Add("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{\"main_module\":\"a.js\"}\r\n--x--\r\n")
 	f.Add("multipart/form-data; boundary=x", "--x\r\n\r\n")
+	date := regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	f.Fuzz(func(t *testing.T, ct, body string) {
 		up, err := Parse("w", ct, strings.NewReader(body))
-		var ue *Error
-		if err != nil && !errors.As(err, &ue) {
-			t.Fatalf("error of type %T: %v", err, err)
+		again, err2 := Parse("w", ct, strings.NewReader(body))
+		if !reflect.DeepEqual(up, again) || fmt.Sprint(err) != fmt.Sprint(err2) {
+			t.Fatalf("two parses differ: %+v %v / %+v %v", up, err, again, err2)
 		}
-		if err == nil && up.MainModule() == nil {
-			t.Fatal("parsed without a main module")
+		if err != nil {
+			var ue *Error
+			if !errors.As(err, &ue) {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			if ue.Message == "" || (ue.Code != CodeBadRequest && ue.Code != CodeBadBinding) {
+				t.Fatalf("error %#v: want a message and code %d", ue, CodeBadRequest)
+			}
+			return
+		}
+		main := up.MainModule()
+		if main == nil || main.Name != up.Main {
+			t.Fatalf("main %q is not a part (%v)", up.Main, main)
+		}
+		if up.Format == FormatModule && !strings.HasSuffix(main.ContentType, "javascript+module") {
+			t.Fatalf("main module %q has content type %q", main.Name, main.ContentType)
+		}
+		names := map[string]bool{}
+		size := 0
+		for _, m := range up.Modules {
+			if names[m.Name] {
+				t.Fatalf("module %q twice", m.Name)
+			}
+			names[m.Name] = true
+			size += len(m.Data)
+		}
+		if size > MaxUploadBytes {
+			t.Fatalf("accepted %d bytes of modules", size)
+		}
+		bindings := map[string]bool{}
+		for _, b := range up.Bindings {
+			if b.Name == "" || bindings[b.Name] {
+				t.Fatalf("binding name %q empty or repeated", b.Name)
+			}
+			bindings[b.Name] = true
+			switch b.Type {
+			case "plain_text", "secret_text", "json", "kv_namespace", "durable_object_namespace", "inherit":
+			default:
+				t.Fatalf("binding %q of unsupported type %q accepted", b.Name, b.Type)
+			}
+		}
+		if up.CompatibilityDate != "" && !date.MatchString(up.CompatibilityDate) {
+			t.Fatalf("compatibility date %q accepted", up.CompatibilityDate)
 		}
 	})
 }
