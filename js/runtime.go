@@ -33,6 +33,9 @@ type Options struct {
 	// OnUnhandledRejection, if set, is called on the loop for every promise
 	// rejected without a handler at the end of a job; by default it is logged.
 	OnUnhandledRejection func(inv *Invocation, ex *Exception)
+	// Memory, if set, is the process's guard against scripts that allocate
+	// without bound; the runtime registers with it for its lifetime.
+	Memory *MemoryGuard
 }
 
 // Runtime is one goja runtime and the goroutine that owns it.
@@ -62,6 +65,13 @@ type Runtime struct {
 	deathNote  error // set by Poison during a job: written on the loop under mu
 	turnEnd    []func()
 	clock      threadClock // CPU clock of the loop's OS thread
+
+	// jobStarted is when the current job began (UnixNano), 0 between jobs;
+	// jobMu orders it with interrupts from the memory guard so that an
+	// interrupt meant for one job never reaches the next.
+	jobMu      sync.Mutex
+	jobStarted atomic.Int64
+	memFired   atomic.Bool
 }
 
 type job struct {
@@ -113,6 +123,9 @@ func NewRuntime(opts Options) *Runtime {
 		done: make(chan struct{}),
 	}
 	vm.SetPromiseRejectionTracker(rt.trackRejection)
+	if opts.Memory != nil {
+		opts.Memory.add(rt)
+	}
 	go rt.loop()
 	return rt
 }
@@ -264,7 +277,7 @@ func (rt *Runtime) Check(err error) error {
 		return nil
 	}
 	e := AsError(err)
-	if errors.Is(e, ErrCPULimit) || errors.Is(e, ErrStackOverflow) {
+	if errors.Is(e, ErrCPULimit) || errors.Is(e, ErrStackOverflow) || errors.Is(e, ErrMemoryLimit) {
 		rt.Poison(e)
 	}
 	var interrupted *goja.InterruptedError
@@ -317,6 +330,9 @@ func (rt *Runtime) loop() {
 	defer runtime.UnlockOSThread()
 	rt.clock = currentThreadClock()
 	defer func() {
+		if rt.opts.Memory != nil {
+			rt.opts.Memory.remove(rt)
+		}
 		rt.mu.Lock()
 		fns := rt.onDeath
 		rt.onDeath = nil
@@ -392,7 +408,13 @@ func (rt *Runtime) run(j job) (death error) {
 	timer = time.AfterFunc(limit, check)
 	mu.Unlock()
 	rt.current = j.inv
+	rt.jobMu.Lock()
+	rt.jobStarted.Store(time.Now().UnixNano())
+	rt.jobMu.Unlock()
 	defer func() {
+		rt.jobMu.Lock()
+		rt.jobStarted.Store(0)
+		rt.jobMu.Unlock()
 		if r := recover(); r != nil {
 			rt.opts.Logger.Error("internal error in JavaScript runtime; discarding it",
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -410,6 +432,9 @@ func (rt *Runtime) run(j job) (death error) {
 		if death == nil && fired.Load() {
 			death = ErrCPULimit
 		}
+		if death == nil && rt.memFired.Load() {
+			death = ErrMemoryLimit
+		}
 		if death == nil && rt.deathNote != nil {
 			death = rt.deathNote
 		}
@@ -420,7 +445,7 @@ func (rt *Runtime) run(j job) (death error) {
 	j.fn()
 	// Turn-end work may itself queue microtasks (resolving promises); they
 	// drain when each callback's entry into the VM returns.
-	for len(rt.turnEnd) > 0 && rt.deathNote == nil && !fired.Load() {
+	for len(rt.turnEnd) > 0 && rt.deathNote == nil && !fired.Load() && !rt.memFired.Load() {
 		fns := rt.turnEnd
 		rt.turnEnd = nil
 		for _, fn := range fns {
@@ -428,6 +453,20 @@ func (rt *Runtime) run(j job) (death error) {
 		}
 	}
 	return nil
+}
+
+// interruptJob stops the job that started at started, if it is still the
+// one running, with err; the runtime dies after it. It reports whether it
+// interrupted.
+func (rt *Runtime) interruptJob(started int64, err error) bool {
+	rt.jobMu.Lock()
+	defer rt.jobMu.Unlock()
+	if rt.jobStarted.Load() != started || started == 0 || rt.memFired.Load() {
+		return false
+	}
+	rt.memFired.Store(true)
+	rt.vm.Interrupt(err)
+	return true
 }
 
 func (rt *Runtime) trackRejection(p *goja.Promise, op goja.PromiseRejectionOperation) {

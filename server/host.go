@@ -17,6 +17,7 @@ import (
 	"github.com/kiln-dev/kiln/bundle"
 	"github.com/kiln-dev/kiln/durable"
 	"github.com/kiln-dev/kiln/internal/atomicfile"
+	"github.com/kiln-dev/kiln/js"
 	"github.com/kiln-dev/kiln/js/webapi"
 	"github.com/kiln-dev/kiln/kv"
 	kvsqlite "github.com/kiln-dev/kiln/kv/sqlite"
@@ -39,6 +40,8 @@ type Host struct {
 	opts    Options
 	log     *slog.Logger
 	prelude *webapi.Prelude
+	memory  *js.MemoryGuard // stops scripts that allocate without bound
+	stop    context.CancelFunc
 	kv      *kvsqlite.Store
 	objects *worker.Registry
 
@@ -100,16 +103,20 @@ func Open(ctx context.Context, opts Options) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	guardCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	h := &Host{opts: opts, log: opts.Logger, prelude: prelude, kv: store,
+		memory: js.NewMemoryGuard(guardCtx, js.MemoryGuardOptions{}), stop: stop,
 		objects:    worker.NewRegistry(filepath.Join(opts.DataDir, "do"), 0),
 		scripts:    map[string]*script{},
 		namespaces: map[string]DONamespace{},
 	}
 	if err := h.loadRoutes(); err != nil {
+		stop()
 		_ = store.Close()
 		return nil, fmt.Errorf("routes.json: %w", err)
 	}
 	if err := h.load(ctx); err != nil {
+		stop()
 		_ = store.Close()
 		return nil, err
 	}
@@ -128,6 +135,7 @@ func (h *Host) Close() error {
 			s.w.Close()
 		}
 	}
+	h.stop()
 	return h.kv.Close()
 }
 
@@ -251,7 +259,7 @@ func (h *Host) start(ctx context.Context, s *script) (*worker.Worker, error) {
 	spec := worker.Spec{
 		Name: s.Name, Logger: h.log, Prelude: h.prelude, Runtimes: h.opts.Runtimes,
 		CompatibilityDate: up.CompatibilityDate, CompatibilityFlags: up.CompatibilityFlags,
-		KV: h.kv, Registry: h.objects,
+		KV: h.kv, Registry: h.objects, Memory: h.memory,
 	}
 	mainPath := filepath.Join(h.scriptDir(s.Name), "modules", filepath.Clean("/" + up.Main)[1:])
 	if up.Format == upload.FormatServiceWorker {

@@ -60,6 +60,9 @@ type Spec struct {
 	Registry       *Registry
 	// CPULimit per invocation; 0 means js.DefaultCPULimit.
 	CPULimit time.Duration
+	// Memory, if set, stops scripts that allocate without bound (one guard
+	// per process, shared by every Worker).
+	Memory *js.MemoryGuard
 	// Runtimes is the pool size; 0 means one per CPU.
 	Runtimes int
 	Logger   *slog.Logger
@@ -259,7 +262,7 @@ func (w *Worker) consoleSink() func(slog.Level, string) {
 func (w *Worker) newRuntime(ctx context.Context) (*js.Runtime, error) {
 	// Evaluating the script's top level has its own budget: a Worker with a
 	// tight per-request limit must still be able to start.
-	rt := js.NewRuntime(js.Options{Logger: w.log, SetupLimit: max(w.spec.CPULimit, js.DefaultCPULimit)})
+	rt := js.NewRuntime(js.Options{Logger: w.log, SetupLimit: max(w.spec.CPULimit, js.DefaultCPULimit), Memory: w.spec.Memory})
 	inst := &instance{rt: rt, log: w.log, w: w}
 	rt.Host = inst
 	err := rt.Do(ctx, func(vm *goja.Runtime) error {

@@ -21,7 +21,9 @@ import (
 	"github.com/kiln-dev/kiln/bundle"
 	"github.com/kiln-dev/kiln/config"
 	"github.com/kiln-dev/kiln/durable"
+	"github.com/kiln-dev/kiln/internal/httplimit"
 	"github.com/kiln-dev/kiln/internal/localstate"
+	"github.com/kiln-dev/kiln/js"
 	"github.com/kiln-dev/kiln/js/webapi"
 	"github.com/kiln-dev/kiln/kv"
 	kvsqlite "github.com/kiln-dev/kiln/kv/sqlite"
@@ -58,6 +60,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	prelude *webapi.Prelude
+	memory  *js.MemoryGuard // stops scripts that allocate without bound
 	current atomic.Pointer[version]
 	inputs  []string
 	mu      sync.Mutex // serialises rebuilds
@@ -89,7 +92,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	s := &Server{opts: opts, prelude: prelude}
+	s := &Server{opts: opts, prelude: prelude, memory: js.NewMemoryGuard(ctx, js.MemoryGuardOptions{})}
 	s.log = slog.New(slog.NewTextHandler(opts.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	cfg, err := s.build(ctx)
@@ -106,7 +109,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s:%d: %w", opts.IP, opts.Port, err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	srv := httplimit.NewServer(s)
 	s.banner(cfg, ln.Addr().String())
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr().String())
@@ -212,6 +215,7 @@ func (s *Server) build(ctx context.Context) (*config.Config, error) {
 		Logger:         s.log,
 		Dev:            true,
 		Prelude:        s.prelude,
+		Memory:         s.memory,
 		Console:        s.console,
 	})
 	if err != nil {

@@ -1004,3 +1004,45 @@ func TestLazyPreludeModulesCompile(t *testing.T) {
 		}
 	}
 }
+
+// Single native calls that would allocate gigabytes throw V8's RangeErrors
+// instead of taking the process down; ordinary uses behave as before.
+func TestPreludeAllocationLimits(t *testing.T) {
+	vm, _ := newPreludeRuntime(t)
+	for _, src := range []string{
+		`new ArrayBuffer(2 ** 40)`,
+		`new Uint8Array(2 ** 33)`,
+		`new Float64Array(2 ** 25)`,
+		`new BigInt64Array({ length: 2 ** 31 })`,
+		`"x".repeat(2 ** 31)`,
+		`"ab".repeat(2 ** 28 + 1)`,
+		`"".padStart(2 ** 32, "x")`,
+		`"".padEnd(2 ** 30)`,
+		`new Array(2 ** 32 - 1).fill(0)`,
+		`[].fill.call({ length: 2 ** 31 }, 1)`,
+		`new Array(2 ** 31).join("x")`,
+	} {
+		got := evalString(t, vm, `(() => { try { `+src+`; return "no error" } catch (e) { return e.constructor.name + ": " + e.message } })()`)
+		if got != "RangeError: Invalid string length" && got != "RangeError: Array buffer allocation failed" && got != "RangeError: Invalid array length" {
+			t.Errorf("%s: %s", src, got)
+		}
+	}
+	expect(t, evalString(t, vm, `
+		class Sub extends Uint8Array { sum() { return this.reduce((a, b) => a + b, 0) } }
+		const s = new Sub([1, 2, 3]);
+		const u = new Uint8Array(new ArrayBuffer(8), 2, 4);
+		let notNew;
+		try { Uint8Array(2) } catch (e) { notNew = e.constructor.name }
+		[
+			new Uint8Array(4).length, new Uint8Array([1, 2]).join(""), u.length, u.byteOffset,
+			s.sum(), s instanceof Uint8Array, s instanceof Sub, s.subarray(1) instanceof Sub,
+			new Uint8Array(2).constructor === Uint8Array, u.buffer instanceof ArrayBuffer,
+			u.buffer.constructor === ArrayBuffer, ArrayBuffer.isView(u),
+			Uint8Array.from([5, 6]).join(""), Uint16Array.of(7).length, Uint8Array.BYTES_PER_ELEMENT,
+			Uint8Array.name, Uint8Array.length, Object.getPrototypeOf(Uint8Array) === Object.getPrototypeOf(Int8Array),
+			new TextEncoder().encode("hé") instanceof Uint8Array, notNew,
+			"ab".repeat(3), "7".padStart(3, "0"), "7".padEnd(2, "!"), [1, 2, 3].fill(0, 1).join(""),
+			new Array(3).fill(1).join("-"), new ArrayBuffer(16).byteLength,
+		].join()`),
+		"4,12,4,2,6,true,true,true,true,true,true,true,56,1,1,Uint8Array,3,true,true,TypeError,ababab,007,7!,100,1-1-1,16")
+}
