@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kiln-dev/kiln/internal/debugserver"
 	"github.com/kiln-dev/kiln/internal/dev"
 	"github.com/kiln-dev/kiln/worker"
 	"github.com/spf13/cobra"
@@ -11,8 +12,9 @@ import (
 
 func newDevCmd(s *streams) *cobra.Command {
 	var (
-		opts dev.Options
-		vars []string
+		opts        dev.Options
+		vars        []string
+		debugListen string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [dir]",
@@ -31,6 +33,13 @@ func newDevCmd(s *streams) *cobra.Command {
 			}
 			opts.Out, opts.Err = s.out, s.err
 			opts.Watch = true
+			if debugListen != "" {
+				addr, err := debugserver.Start(cmd.Context(), debugListen)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(s.out, "Debug endpoints on http://%s/debug/pprof/ and /debug/kiln/stats\n", addr)
+			}
 			return dev.Run(cmd.Context(), opts)
 		},
 	}
@@ -42,6 +51,7 @@ func newDevCmd(s *streams) *cobra.Command {
 	f.StringArrayVar(&vars, "var", nil, "a var to set or override, as KEY:VALUE (repeatable)")
 	f.StringVar(&opts.PersistTo, "persist-to", "", "directory for local KV and Durable Object data (default: .kiln/state beside the config file)")
 	f.IntVar(&opts.Runtimes, "runtimes", 0, "JavaScript runtimes per Worker (default: one per CPU)")
+	f.StringVar(&debugListen, "debug-listen", "", "serve pprof profiles and /debug/kiln/stats on this address (off by default)")
 	f.DurationVar(&opts.IdleTimeout, "do-idle-timeout", 0, "how long a Durable Object without events stays in memory before it is evicted (default 70s, as the platform)")
 	return cmd
 }
