@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kiln-dev/kiln/internal/httplimit"
 	"github.com/kiln-dev/kiln/server"
 	"github.com/kiln-dev/kiln/server/mgmt"
 	"github.com/spf13/cobra"
@@ -49,10 +50,7 @@ func newServeCmd(s *streams) *cobra.Command {
 			fmt.Fprintf(s.out, "Workers answer on http://%s as <script>.%s\n", pub.Addr(), domain)
 			fmt.Fprintf(s.out, "Management API: http://%s%s (create a token with: kiln token create --data %s)\n", mgmtLn.Addr(), mgmt.Prefix, data)
 			fmt.Fprintf(s.out, "[kiln:info] Ready on http://%s\n", pub.Addr())
-			servers := []*http.Server{
-				{Handler: host, ReadHeaderTimeout: 30 * time.Second},
-				{Handler: api, ReadHeaderTimeout: 30 * time.Second},
-			}
+			servers := []*http.Server{httplimit.NewServer(host), httplimit.NewServer(api)}
 			errc := make(chan error, 2)
 			go func() { errc <- servers[0].Serve(pub) }()
 			go func() { errc <- servers[1].Serve(mgmtLn) }()
