@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +51,8 @@ type Runtime struct {
 
 	mu       sync.Mutex
 	queue    []job
-	onDeath  []func()
+	onDeath  map[uint64]func() // by registration order
+	deathSeq uint64
 	live     map[*Invocation]struct{}
 	dead     bool
 	deathErr error
@@ -300,18 +303,31 @@ func (rt *Runtime) Err() error {
 
 // OnDeath registers fn to run on the loop goroutine after the runtime's
 // last job, when it dies or is closed: the place to release what objects
-// living on it hold. If the runtime is already dead, fn runs at once.
-func (rt *Runtime) OnDeath(fn func()) {
+// living on it hold. If the runtime is already dead, fn runs at once. The
+// returned function unregisters fn; whoever registers for something shorter
+// lived than the runtime (an object's activation) must call it, or the
+// runtime keeps what fn refers to for as long as it lives.
+func (rt *Runtime) OnDeath(fn func()) (forget func()) {
 	rt.mu.Lock()
 	select {
 	case <-rt.done:
 		rt.mu.Unlock()
 		fn()
-		return
+		return func() {}
 	default:
 	}
-	rt.onDeath = append(rt.onDeath, fn)
+	if rt.onDeath == nil {
+		rt.onDeath = map[uint64]func(){}
+	}
+	rt.deathSeq++
+	id := rt.deathSeq
+	rt.onDeath[id] = fn
 	rt.mu.Unlock()
+	return func() {
+		rt.mu.Lock()
+		delete(rt.onDeath, id)
+		rt.mu.Unlock()
+	}
 }
 
 // Close discards the runtime; live invocations fail with ErrRuntimeGone.
@@ -337,8 +353,8 @@ func (rt *Runtime) loop() {
 		fns := rt.onDeath
 		rt.onDeath = nil
 		rt.mu.Unlock()
-		for _, fn := range fns {
-			fn()
+		for _, id := range slices.Sorted(maps.Keys(fns)) {
+			fns[id]()
 		}
 		close(rt.done)
 	}()

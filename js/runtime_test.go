@@ -209,3 +209,22 @@ func TestNormalizeStack(t *testing.T) {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
 }
+
+func TestOnDeathForgetUnregisters(t *testing.T) {
+	rt := NewRuntime(Options{})
+	var ran []string
+	forgetA := rt.OnDeath(func() { ran = append(ran, "a") })
+	rt.OnDeath(func() { ran = append(ran, "b") })
+	forgetA()
+	forgetA() // twice is harmless
+	rt.OnDeath(func() { ran = append(ran, "c") })
+	rt.Close()
+	if strings.Join(ran, ",") != "b,c" {
+		t.Fatalf("OnDeath callbacks ran as %v, want b,c in registration order", ran)
+	}
+	late := false
+	rt.OnDeath(func() { late = true })()
+	if !late {
+		t.Fatal("OnDeath on a dead runtime did not run at once")
+	}
+}

@@ -48,6 +48,9 @@ type objectLive struct {
 	idle     *time.Timer
 	idleGen  int
 	holdsBCW int
+	// forgetDeath unregisters the activation from its runtime's OnDeath,
+	// which would otherwise keep it in memory for the runtime's lifetime.
+	forgetDeath func()
 	// inTransaction counts storage.transaction() closures running: their
 	// writes commit when the outermost one ends.
 	inTransaction int
@@ -233,12 +236,13 @@ func (l *objectLive) construct() error {
 	l.store = store
 	// If the runtime dies (a CPU limit, shutdown), the object goes with it:
 	// its uncommitted writes are rolled back and its file is released.
-	l.rt.OnDeath(func() { l.teardown(l.rt.Err()) })
+	l.forgetDeath = l.rt.OnDeath(func() { l.teardown(l.rt.Err()) })
 	l.state = inst.doAPI().newState(l)
 	obj, err := construct(nil, l.state, inst.env)
 	if err != nil {
 		l.store.close()
 		l.store = nil
+		l.forgetDeath()
 		return inst.rt.Check(err)
 	}
 	l.jsObj = obj
@@ -274,6 +278,9 @@ func (l *objectLive) teardown(err error) {
 	}
 	l.closed = true
 	l.stopIdle()
+	if l.forgetDeath != nil {
+		l.forgetDeath()
+	}
 	for _, ev := range l.input.Drop() {
 		ev.fail(err)
 		ev.inv.End()
@@ -324,6 +331,9 @@ func (l *objectLive) evict(gen int) {
 	o.live = nil
 	o.mu.Unlock()
 	l.closed = true
+	if l.forgetDeath != nil {
+		l.forgetDeath()
+	}
 	if l.store != nil {
 		l.store.closeWhenDurable()
 		l.store = nil
