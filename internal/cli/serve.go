@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kiln-dev/kiln/internal/debugserver"
 	"github.com/kiln-dev/kiln/internal/httplimit"
 	"github.com/kiln-dev/kiln/server"
 	"github.com/kiln-dev/kiln/server/mgmt"
@@ -17,8 +18,8 @@ import (
 
 func newServeCmd(s *streams) *cobra.Command {
 	var (
-		data, listen, apiListen, accountID, domain string
-		runtimes                                   int
+		data, listen, apiListen, accountID, domain, debugListen string
+		runtimes                                                int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -49,6 +50,13 @@ func newServeCmd(s *streams) *cobra.Command {
 			fmt.Fprintf(s.out, "Account ID: %s\n", api.Account().ID)
 			fmt.Fprintf(s.out, "Workers answer on http://%s as <script>.%s\n", pub.Addr(), domain)
 			fmt.Fprintf(s.out, "Management API: http://%s%s (create a token with: kiln token create --data %s)\n", mgmtLn.Addr(), mgmt.Prefix, data)
+			if debugListen != "" {
+				addr, err := debugserver.Start(ctx, debugListen)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(s.out, "Debug endpoints on http://%s/debug/pprof/ and /debug/kiln/stats\n", addr)
+			}
 			fmt.Fprintf(s.out, "[kiln:info] Ready on http://%s\n", pub.Addr())
 			servers := []*http.Server{httplimit.NewServer(host), httplimit.NewServer(api)}
 			errc := make(chan error, 2)
@@ -76,6 +84,7 @@ func newServeCmd(s *streams) *cobra.Command {
 	f.StringVar(&accountID, "account-id", "", "account ID (default: generated at first start and kept in the data directory)")
 	f.StringVar(&domain, "domain", "localhost", "a request for <script>.<domain> reaches the Worker <script>")
 	f.IntVar(&runtimes, "runtimes", 0, "JavaScript runtimes per Worker (default: one per CPU)")
+	f.StringVar(&debugListen, "debug-listen", "", "serve pprof profiles and /debug/kiln/stats on this address (off by default)")
 	return cmd
 }
 
