@@ -20,8 +20,9 @@ import (
 // acknowledged. The process is killed with SIGKILL after a random number of
 // acknowledgements, several times, and started again on the same data
 // directory. After each restart every acknowledged write must be there, and
-// every batch that is there (acknowledged or not) must be whole: the writes of
-// one turn are coalesced into one commit, all or nothing.
+// every batch that is there (acknowledged or not) must be whole — the writes
+// of one turn are coalesced into one commit, all or nothing — and in the
+// object it was sent to: objects' storage is isolated.
 
 const crashWorker = `
 export class Sink {
@@ -88,6 +89,7 @@ type crashLedger struct {
 	mu      sync.Mutex
 	batches map[string][]string // object -> acknowledged batch ids
 	kv      map[string]string   // key -> acknowledged value
+	sentTo  map[string]string   // batch id -> object it was sent to
 	acks    atomic.Int64
 }
 
@@ -112,7 +114,7 @@ func TestCrashConsistency(t *testing.T) {
 	)
 	dir := writeProject(t, map[string]string{"wrangler.toml": crashConfig, "index.js": crashWorker})
 	persist := t.TempDir()
-	ledger := &crashLedger{batches: map[string][]string{}, kv: map[string]string{}}
+	ledger := &crashLedger{batches: map[string][]string{}, kv: map[string]string{}, sentTo: map[string]string{}}
 	var seq atomic.Int64
 	unacked := 0
 
@@ -143,6 +145,9 @@ func TestCrashConsistency(t *testing.T) {
 					} else {
 						object = fmt.Sprintf("o%d", crng.IntN(objects))
 						path = "/do/" + object + "?id=" + id
+						ledger.mu.Lock()
+						ledger.sentTo[id] = object
+						ledger.mu.Unlock()
 					}
 					resp, err := client.Post(p.URL+path, "text/plain", nil)
 					if err != nil {
@@ -227,6 +232,9 @@ func verifyCrash(t *testing.T, p *kilnProc, client *http.Client, ledger *crashLe
 			rows[id] = true
 		}
 		for id, n := range present {
+			if to := ledger.sentTo[id]; to != object {
+				t.Errorf("%s holds batch %s, which was sent to %q", object, id, to)
+			}
 			if n != 8 || !rows[id] {
 				t.Errorf("%s: batch %s is torn: %d of 8 keys, SQL row %v", object, id, n, rows[id])
 			}
