@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -84,5 +86,158 @@ func TestClosedLoopCountsNon2xx(t *testing.T) {
 	}
 	if len(res.latencies) != res.ok {
 		t.Fatalf("%d latencies for %d answers", len(res.latencies), res.ok)
+	}
+}
+
+func TestFixedRequestsStopsAtTheFirstFailure(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Query().Get("i")] = true
+		mu.Unlock()
+		fmt.Fprint(w, r.URL.Query().Get("i"))
+	}))
+	defer srv.Close()
+	path := func(i int) string { return fmt.Sprintf("/?i=%d", i) }
+	echo := func(i int, body []byte) error {
+		if string(body) != fmt.Sprint(i) {
+			return fmt.Errorf("request %d answered %q", i, body)
+		}
+		return nil
+	}
+	if err := fixedRequests(context.Background(), srv.URL, 4, 50, path, echo); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 50 {
+		t.Fatalf("%d distinct requests, want 50", len(seen))
+	}
+	err := fixedRequests(context.Background(), srv.URL, 4, 50, path, func(i int, body []byte) error {
+		if i == 7 {
+			return errors.New("seven")
+		}
+		return nil
+	})
+	if err == nil || err.Error() != "seven" {
+		t.Fatalf("error %v, want seven", err)
+	}
+}
+
+// kvServer is a fake kv.js: /put stores, /get reads. lose drops the puts
+// of that key; corrupt answers gets of that key with another value.
+func kvServer(t *testing.T, lose, corrupt string) string {
+	var mu sync.Mutex
+	values := map[string]string{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		key := r.URL.Query().Get("key")
+		switch r.URL.Path {
+		case "/put":
+			if key != lose {
+				values[key] = r.URL.Query().Get("value")
+			}
+			fmt.Fprint(w, "ok")
+		case "/get":
+			v, ok := values[key]
+			if !ok {
+				http.Error(w, "no such key", http.StatusNotFound)
+				return
+			}
+			if key == corrupt {
+				v = "corrupt"
+			}
+			fmt.Fprint(w, v)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// runWorkload is scenario.run's load part without a runtime.
+func runWorkload(t *testing.T, w workload, base string, conns int) error {
+	t.Helper()
+	ctx := context.Background()
+	if w.prepare != nil {
+		if err := w.prepare(ctx, base); err != nil {
+			return err
+		}
+	}
+	lr := closedLoop(ctx, base, conns, 20*time.Millisecond, w.next)
+	if lr.non2xx > 0 || lr.errors > 0 {
+		return fmt.Errorf("%d non-2xx, %d errors: %s", lr.non2xx, lr.errors, lr.firstErr)
+	}
+	return w.check(ctx, base)
+}
+
+func TestKVGetChecksEveryAnswer(t *testing.T) {
+	if err := runWorkload(t, kvGetWorkload(2), kvServer(t, "", ""), 2); err != nil {
+		t.Fatalf("a faithful store failed: %v", err)
+	}
+	err := runWorkload(t, kvGetWorkload(2), kvServer(t, "", "k1"), 2)
+	if err == nil || !strings.Contains(err.Error(), `k1 answered "corrupt"`) {
+		t.Fatalf("a wrong value was not reported: %v", err)
+	}
+	if len(kvGetValue(3)) != kvValueSize {
+		t.Fatalf("value of %d bytes", len(kvGetValue(3)))
+	}
+}
+
+func TestKVPutReadsBackAcknowledgedPuts(t *testing.T) {
+	if err := runWorkload(t, kvPutWorkload(2), kvServer(t, "", ""), 2); err != nil {
+		t.Fatalf("a faithful store failed: %v", err)
+	}
+	if err := runWorkload(t, kvPutWorkload(2), kvServer(t, "", "p1-0"), 2); err == nil || !strings.Contains(err.Error(), "p1-0") {
+		t.Fatalf("a wrong value was not reported: %v", err)
+	}
+	if err := runWorkload(t, kvPutWorkload(2), kvServer(t, "p0-0", ""), 2); err == nil || !strings.Contains(err.Error(), "p0-0") {
+		t.Fatalf("a lost put was not reported: %v", err)
+	}
+}
+
+func TestWorkerdConfig(t *testing.T) {
+	kv := string(workerdConfig(scenarioByName("kv-get").worker, "/data", 8080))
+	for _, want := range []string{
+		`(name = "KV", kvNamespace = "kv")`,
+		`(name = "kv", worker = .kvWorker)`,
+		`esModule = embed "kvstore.js"`,
+		`durableObjectStorage = (localDisk = "storage")`,
+		`address = "127.0.0.1:8080"`,
+	} {
+		if !strings.Contains(kv, want) {
+			t.Errorf("kv config lacks %s:\n%s", want, kv)
+		}
+	}
+	idle := string(workerdConfig(scenarioByName("idle-objects").worker, "/data", 8080))
+	for _, want := range []string{`preventEviction = true`, `durableObjectStorage = (inMemory = void)`, `(name = "OBJECTS", durableObjectNamespace = "Idle")`} {
+		if !strings.Contains(idle, want) {
+			t.Errorf("idle-objects config lacks %s:\n%s", want, idle)
+		}
+	}
+	if strings.Contains(idle, "disk =") {
+		t.Errorf("idle-objects config has a disk service:\n%s", idle)
+	}
+	counter := string(workerdConfig(scenarioByName("counter-hot").worker, "/data", 8080))
+	if strings.Contains(counter, "preventEviction") || strings.Contains(counter, "kvNamespace") {
+		t.Errorf("counter config:\n%s", counter)
+	}
+}
+
+func TestEveryScenarioIsDescribed(t *testing.T) {
+	for _, s := range allScenarios() {
+		if s.description == "" || s.worker.file == "" || s.readyPath == "" {
+			t.Errorf("%s: incomplete %+v", s.name, s)
+		}
+		if (s.kind == loadRun) != (s.workload != nil) {
+			t.Errorf("%s: kind %d with workload %v", s.name, s.kind, s.workload != nil)
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 10000: "10,000", 1234567: "1,234,567", -1000: "-1,000"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

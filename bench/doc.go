@@ -3,8 +3,30 @@
 // kiln) side by side on this machine, checks that every run stayed correct,
 // and writes the medians and kiln/workerd ratios to bench/RESULTS.md.
 //
+// Scenarios (bench/workers holds their Workers):
+//
+//   - hello: a trivial fetch handler, under closed-loop load.
+//   - counter-hot, counter-1000: Durable Object counters (storage get + put
+//     per request) on one object or spread over 1,000; afterwards every
+//     counter must hold exactly the increments acknowledged.
+//   - kv-get, kv-put: Workers KV reads of stored keys and writes of unique
+//     values; every read must be the stored value and every acknowledged
+//     put must read back. kiln uses its own namespace (SQLite on disk);
+//     workerd's kvNamespace binding points, as Miniflare does it, at
+//     workers/kvstore.js, a service Worker that speaks the binding's HTTP
+//     protocol and keeps the namespace in a Durable Object on local disk.
+//   - cold-start: process start to the first 200 of the counter Worker.
+//   - idle-objects: RSS after creating 10,000 Durable Objects that keep only
+//     an in-memory field, per object.
+//   - ws-fanout: 1,000 WebSockets on one Durable Object (hibernation API);
+//     time from a broadcast's POST to the last client holding the message,
+//     connect time, and RSS per socket.
+//
 // Run it from the repository root:
 //
 //	go run ./bench                      # every scenario, 3 rounds, 32 and 1 connections
 //	go run ./bench -scenarios hello -rounds 1 -duration 2s
+//	go run ./bench -scenarios kv-get,ws-fanout -rounds 1 -out /tmp/results.md
+//
+// A subset with the default -out replaces bench/RESULTS.md.
 package main

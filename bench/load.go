@@ -117,3 +117,83 @@ func closedLoop(ctx context.Context, base string, conns int, d time.Duration, ne
 	slices.Sort(all.latencies)
 	return all
 }
+
+// fixedRequests sends the n GETs path(0) ... path(n-1) over conns
+// keep-alive connections, each connection taking the next index as soon as
+// its previous request is answered, and calls check(i, body) on each 2xx
+// answer. It stops at the first failure (a transport error, a non-2xx answer
+// or check's error) and returns it.
+func fixedRequests(ctx context.Context, base string, conns, n int, path func(i int) string, check func(i int, body []byte) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		next     int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= n || firstErr != nil {
+			return 0, false
+		}
+		next++
+		return next - 1, true
+	}
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+	}
+	for c := 0; c < min(conns, n); c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			transport := &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
+			defer transport.CloseIdleConnections()
+			client := &http.Client{Transport: transport, Timeout: 60 * time.Second}
+			for {
+				i, ok := take()
+				if !ok {
+					return
+				}
+				p := path(i)
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+p, nil)
+				if err != nil {
+					fail(err)
+					return
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					fail(fmt.Errorf("GET %s: %w", p, err))
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					fail(fmt.Errorf("GET %s: reading the answer: %w", p, err))
+					return
+				}
+				if resp.StatusCode < 200 || resp.StatusCode > 299 {
+					fail(fmt.Errorf("GET %s: %d %q", p, resp.StatusCode, body))
+					return
+				}
+				if check != nil {
+					if err := check(i, body); err != nil {
+						fail(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return firstErr
+}

@@ -124,10 +124,10 @@ func run(ctx context.Context, o options) error {
 					fmt.Printf("%-12s %-8s conns=%-3d round %d/%d ... ", sc.name, rt.name(), conns, round, o.rounds)
 					res, err := sc.run(ctx, rt, dir, conns, o.duration)
 					if err != nil {
-						fmt.Println("FAILED")
+						fmt.Printf("FAILED (%s): %v\n", sc.summary(res), err)
 						res.failure = err.Error()
 					} else {
-						fmt.Println(res.summary())
+						fmt.Println(sc.summary(res))
 					}
 					rep.add(sc.name, conns, rt.name(), res)
 					if ctx.Err() != nil {

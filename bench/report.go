@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -79,6 +80,11 @@ func medianResult(rounds []result) (result, int) {
 		p99:       time.Duration(med(func(r result) float64 { return float64(r.p99) })),
 		rssBytes:  int64(med(func(r result) float64 { return float64(r.rssBytes) })),
 		coldStart: time.Duration(med(func(r result) float64 { return float64(r.coldStart) })),
+		rssBefore: int64(med(func(r result) float64 { return float64(r.rssBefore) })),
+		perItem:   med(func(r result) float64 { return r.perItem }),
+		setup:     time.Duration(med(func(r result) float64 { return float64(r.setup) })),
+		bcastP50:  time.Duration(med(func(r result) float64 { return float64(r.bcastP50) })),
+		bcastMax:  time.Duration(med(func(r result) float64 { return float64(r.bcastMax) })),
 	}, len(ok)
 }
 
@@ -94,33 +100,69 @@ func (r *report) write(path string) error {
 	fmt.Fprintf(&b, "# kiln vs workerd\n\n")
 	fmt.Fprintf(&b, "Written by `go run ./bench` on %s.\n\n", r.started.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "- Machine: %s\n- Go: %s; workerd %s (npm); kiln: this checkout, `kiln dev`\n", r.machine, r.goVersion, r.workerd)
-	fmt.Fprintf(&b, "- Each load run: %s closed loop, one keep-alive connection per client, GET only; %d rounds, kiln then workerd in each round, each on a fresh process and data directory. Figures are medians of the rounds.\n", r.duration, r.rounds)
-	fmt.Fprintf(&b, "- Durable Object storage: kiln's SQLite file per object (WAL, fsync before the reply); workerd's `localDisk` service.\n")
-	fmt.Fprintf(&b, "- Correctness: every run must answer only 2xx, and each counter must hold exactly the increments acknowledged to the clients; a failed run is listed and left out of the medians.\n\n")
-	fmt.Fprintf(&b, "| scenario | conns | kiln req/s | workerd req/s | ratio | kiln p50 / p99 ms | workerd p50 / p99 ms | kiln RSS MiB | workerd RSS MiB |\n")
-	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	var failures []string
+	fmt.Fprintf(&b, "- Each load run: %s closed loop, one keep-alive connection per client, GET only (kv-put passes its key and value in the query string); %d rounds, kiln then workerd in each round, each on a fresh process and data directory. Figures are medians of the rounds.\n", r.duration, r.rounds)
+	fmt.Fprintf(&b, "- Durable Object storage: kiln's SQLite file per object (WAL, fsync before the reply); workerd's `localDisk` service (except idle-objects, below).\n")
+	fmt.Fprintf(&b, "- KV: kiln's own namespace, a SQLite file under `--persist-to` (WAL, synchronous=FULL: a put returns once its group commit is on disk). workerd has no KV store of its own, so it is given one the way Miniflare does it: its `kvNamespace` binding points at a service Worker (`bench/workers/%s`) that speaks the binding's HTTP protocol and keeps the namespace in one Durable Object with `localDisk` storage; every KV call there is two in-process hops (Worker, KV service, its object).\n", kvServiceFile)
+	fmt.Fprintf(&b, "- Correctness: every run must answer only 2xx and pass its scenario's check (below); a failed run is listed and left out of the medians.\n")
+
+	var load, idle, fan []cell
 	for _, c := range r.order {
-		k, kn := medianResult(r.runs[c]["kiln"])
-		w, wn := medianResult(r.runs[c]["workerd"])
-		for rt, rounds := range r.runs[c] {
-			for i, res := range rounds {
-				if res.failure != "" {
-					failures = append(failures, fmt.Sprintf("- %s, %d conns, %s, round %d: %s", c.scenario, c.conns, rt, i+1, res.failure))
-				}
-			}
-		}
-		if scenarioByName(c.scenario).load {
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", c.scenario, c.conns,
-				fig(kn, "%.0f", k.perSecond), fig(wn, "%.0f", w.perSecond), ratio(k.perSecond, w.perSecond),
-				latencies(kn, k), latencies(wn, w), fig(kn, "%.1f", mib(k.rssBytes)), fig(wn, "%.1f", mib(w.rssBytes)))
-		} else {
-			fmt.Fprintf(&b, "| %s | — | %s ms | %s ms | %s | | | %s | %s |\n", c.scenario,
-				fig(kn, "%.1f", ms(k.coldStart)), fig(wn, "%.1f", ms(w.coldStart)), ratio(ms(k.coldStart), ms(w.coldStart)),
-				fig(kn, "%.1f", mib(k.rssBytes)), fig(wn, "%.1f", mib(w.rssBytes)))
+		switch scenarioByName(c.scenario).kind {
+		case idleObjects:
+			idle = append(idle, c)
+		case wsFanout:
+			fan = append(fan, c)
+		default:
+			load = append(load, c)
 		}
 	}
-	b.WriteString("\nRatio: kiln / workerd (above 1 means kiln serves more requests per second; for cold-start it is the time ratio, below 1 means kiln starts faster).\n")
+	if len(load) > 0 {
+		b.WriteString("\n## Requests\n\n")
+		b.WriteString("| scenario | conns | kiln req/s | workerd req/s | ratio | kiln p50 / p99 ms | workerd p50 / p99 ms | kiln RSS MiB | workerd RSS MiB |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, c := range load {
+			k, kn := medianResult(r.runs[c]["kiln"])
+			w, wn := medianResult(r.runs[c]["workerd"])
+			if scenarioByName(c.scenario).kind == loadRun {
+				fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", c.scenario, c.conns,
+					fig(kn, "%.0f", k.perSecond), fig(wn, "%.0f", w.perSecond), ratio(k.perSecond, w.perSecond),
+					latencies(kn, k), latencies(wn, w), fig(kn, "%.1f", mib(k.rssBytes)), fig(wn, "%.1f", mib(w.rssBytes)))
+			} else {
+				fmt.Fprintf(&b, "| %s | — | %s ms | %s ms | %s | | | %s | %s |\n", c.scenario,
+					fig(kn, "%.1f", ms(k.coldStart)), fig(wn, "%.1f", ms(w.coldStart)), ratio(ms(k.coldStart), ms(w.coldStart)),
+					fig(kn, "%.1f", mib(k.rssBytes)), fig(wn, "%.1f", mib(w.rssBytes)))
+			}
+		}
+		b.WriteString("\nRatio: kiln / workerd (above 1 means kiln serves more requests per second; for cold-start it is the time ratio, below 1 means kiln starts faster).\n")
+	}
+	if len(idle) > 0 {
+		b.WriteString("\n## Idle Durable Objects\n\n")
+		b.WriteString("| scenario | objects | kiln RSS before → after MiB | workerd RSS before → after MiB | kiln KiB per object | workerd KiB per object | ratio | kiln creation s | workerd creation s |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, c := range idle {
+			k, kn := medianResult(r.runs[c]["kiln"])
+			w, wn := medianResult(r.runs[c]["workerd"])
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.scenario, thousands(idleObjectCount),
+				rssRange(kn, k), rssRange(wn, w), fig(kn, "%.2f", kib(k.perItem)), fig(wn, "%.2f", kib(w.perItem)), ratio(k.perItem, w.perItem),
+				fig(kn, "%.1f", k.setup.Seconds()), fig(wn, "%.1f", w.setup.Seconds()))
+		}
+		b.WriteString("\nStorage: kiln's objects have kiln's usual on-disk storage, which an object opens only when it first calls it, so none is open here. workerd's namespace has `inMemory` storage in this scenario, not `localDisk`: with `localDisk`, workerd opens each object's SQLite database on disk as the object starts, whether it calls storage or not, which takes about three file descriptors per object (10,000 objects exceed a 20,000 open-file limit) and (in a trial with 5,000 objects when this scenario was written) about 230 KiB of RSS per object.\n")
+		b.WriteString("\nRatio: kiln / workerd memory per object (below 1 means kiln needs less). kiln's budget is at most 4 KiB of heap per idle object above the runtime. An RSS difference is not a heap figure: for kiln it includes the Go collector's headroom (the heap may grow to twice the live heap at the default GOGC before a collection) and it misses memory freed by the warm-up and reused, so read it as an approximate upper bound on the heap per object.\n")
+	}
+	if len(fan) > 0 {
+		b.WriteString("\n## WebSocket fan-out\n\n")
+		b.WriteString("| scenario | clients | kiln connect ms | workerd connect ms | kiln broadcast p50 / max ms | workerd broadcast p50 / max ms | ratio | kiln RSS MiB | workerd RSS MiB | kiln KiB per socket | workerd KiB per socket |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, c := range fan {
+			k, kn := medianResult(r.runs[c]["kiln"])
+			w, wn := medianResult(r.runs[c]["workerd"])
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.scenario, thousands(fanoutClients),
+				fig(kn, "%.0f", ms(k.setup)), fig(wn, "%.0f", ms(w.setup)), broadcasts(kn, k), broadcasts(wn, w), ratio(ms(k.bcastP50), ms(w.bcastP50)),
+				fig(kn, "%.1f", mib(k.rssBytes)), fig(wn, "%.1f", mib(w.rssBytes)), fig(kn, "%.2f", kib(k.perItem)), fig(wn, "%.2f", kib(w.perItem)))
+		}
+		b.WriteString("\nRatio: kiln / workerd median broadcast latency (below 1 means kiln delivers faster). Connect is the time to connect every client, ")
+		fmt.Fprintf(&b, "%d at a time; RSS is with every client connected, before the broadcasts.\n", fanoutDialers)
+	}
 	b.WriteString("\nScenarios:\n\n")
 	described := map[string]bool{}
 	for _, c := range r.order {
@@ -130,6 +172,16 @@ func (r *report) write(path string) error {
 		described[c.scenario] = true
 		s := scenarioByName(c.scenario)
 		fmt.Fprintf(&b, "- %s: %s (`bench/workers/%s`).\n", s.name, s.description, s.worker.file)
+	}
+	var failures []string
+	for _, c := range r.order {
+		for _, rt := range []string{"kiln", "workerd"} {
+			for i, res := range r.runs[c][rt] {
+				if res.failure != "" {
+					failures = append(failures, fmt.Sprintf("- %s, %d conns, %s, round %d: %s", c.scenario, c.conns, rt, i+1, res.failure))
+				}
+			}
+		}
 	}
 	if len(failures) > 0 {
 		b.WriteString("\nFailed runs:\n\n")
@@ -141,6 +193,20 @@ func (r *report) write(path string) error {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	return nil
+}
+
+func rssRange(n int, r result) string {
+	if n == 0 {
+		return "failed"
+	}
+	return fmt.Sprintf("%.1f → %.1f", mib(r.rssBefore), mib(r.rssBytes))
+}
+
+func broadcasts(n int, r result) string {
+	if n == 0 {
+		return "failed"
+	}
+	return fmt.Sprintf("%.1f / %.1f", ms(r.bcastP50), ms(r.bcastMax))
 }
 
 func fig(n int, format string, v float64) string {
@@ -155,4 +221,13 @@ func latencies(n int, r result) string {
 		return "failed"
 	}
 	return fmt.Sprintf("%.2f / %.2f", ms(r.p50), ms(r.p99))
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

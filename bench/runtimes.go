@@ -20,9 +20,34 @@ import (
 
 // worker is a Worker source under bench/workers and what it binds.
 type worker struct {
-	file    string // file name under bench/workers
-	durable bool   // binds COUNTER to its Counter class
+	file    string          // file name under bench/workers
+	durable *durableBinding // a Durable Object class of the file (nil: none)
+	// kv binds a KV namespace as KV: kiln's own (SQLite on disk under
+	// --persist-to); on workerd, the service of kvServiceFile, as Miniflare
+	// does it.
+	kv bool
+	// keepObjects turns idle eviction of Durable Objects off (kiln: a 1 h
+	// --do-idle-timeout; workerd: preventEviction), so objects created over
+	// more than 70 s are all still in memory when measured.
+	keepObjects bool
+	// workerdInMemory gives workerd's Durable Objects in-memory storage
+	// instead of localDisk. On localDisk workerd opens each object's SQLite
+	// database as the object starts, storage used or not (about three file
+	// descriptors and, in a trial, some 230 KiB of RSS per object), so
+	// 10,000 objects exceed a 20,000 open-file limit.
+	workerdInMemory bool
 }
+
+// durableBinding binds a Durable Object class of the Worker to a name.
+type durableBinding struct{ binding, class string }
+
+// kvServiceFile is the Worker that stores workerd's KV namespace: it speaks
+// the protocol of workerd's kvNamespace binding and keeps the namespace in a
+// Durable Object with localDisk storage.
+const kvServiceFile = "kvstore.js"
+
+// kiln's KV namespace id; any 32 hex digits.
+const kvNamespaceID = "6b696c6e62656e63686b766e616d6573"
 
 // runtimeUnderTest starts one Worker on a free loopback port.
 type runtimeUnderTest interface {
@@ -160,8 +185,11 @@ func (k *kilnRuntime) start(ctx context.Context, dir string, w worker, readyPath
 	}
 	var cfg bytes.Buffer
 	fmt.Fprintf(&cfg, "name = \"bench\"\nmain = %q\ncompatibility_date = \"2025-01-01\"\n", src)
-	if w.durable {
-		cfg.WriteString("\n[[durable_objects.bindings]]\nname = \"COUNTER\"\nclass_name = \"Counter\"\n\n[[migrations]]\ntag = \"v1\"\nnew_classes = [\"Counter\"]\n")
+	if d := w.durable; d != nil {
+		fmt.Fprintf(&cfg, "\n[[durable_objects.bindings]]\nname = %q\nclass_name = %q\n\n[[migrations]]\ntag = \"v1\"\nnew_classes = [%q]\n", d.binding, d.class, d.class)
+	}
+	if w.kv {
+		fmt.Fprintf(&cfg, "\n[[kv_namespaces]]\nbinding = \"KV\"\nid = %q\n", kvNamespaceID)
 	}
 	cfgPath := filepath.Join(dir, "wrangler.toml")
 	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o644); err != nil {
@@ -171,7 +199,11 @@ func (k *kilnRuntime) start(ctx context.Context, dir string, w worker, readyPath
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, k.bin, "dev", "--config", cfgPath, "--port", strconv.Itoa(port), "--persist-to", filepath.Join(dir, "state"))
+	args := []string{"dev", "--config", cfgPath, "--port", strconv.Itoa(port), "--persist-to", filepath.Join(dir, "state")}
+	if w.keepObjects {
+		args = append(args, "--do-idle-timeout", "1h")
+	}
+	cmd := exec.CommandContext(ctx, k.bin, args...)
 	cmd.Dir = dir
 	return launch(ctx, cmd, port, filepath.Join(dir, "kiln.log"), readyPath)
 }
@@ -183,46 +215,87 @@ type workerdRuntime struct{ bin string }
 func (wd *workerdRuntime) name() string { return "workerd" }
 
 func (wd *workerdRuntime) start(ctx context.Context, dir string, w worker, readyPath string) (*process, error) {
-	src, err := workerSource(w.file)
-	if err != nil {
-		return nil, err
-	}
-	code, err := os.ReadFile(src)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", src, err)
-	}
 	storage := filepath.Join(dir, "do")
 	if err := os.MkdirAll(storage, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", storage, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "worker.js"), code, 0o644); err != nil {
-		return nil, fmt.Errorf("writing the worker: %w", err)
+	// workerd embeds the modules named in the config, relative to it.
+	files := []string{w.file}
+	if w.kv {
+		files = append(files, kvServiceFile)
+	}
+	for _, f := range files {
+		src, err := workerSource(f)
+		if err != nil {
+			return nil, err
+		}
+		code, err := os.ReadFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", src, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), code, 0o644); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", f, err)
+		}
 	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	var cfg bytes.Buffer
-	cfg.WriteString("using Workerd = import \"/workerd/workerd.capnp\";\n\n")
-	cfg.WriteString("const config :Workerd.Config = (\n  services = [\n    (name = \"main\", worker = .mainWorker),\n")
-	if w.durable {
-		fmt.Fprintf(&cfg, "    (name = \"storage\", disk = (path = %q, writable = true)),\n", storage)
-	}
-	fmt.Fprintf(&cfg, "  ],\n  sockets = [(name = \"http\", address = \"127.0.0.1:%d\", http = (), service = \"main\")],\n);\n\n", port)
-	cfg.WriteString("const mainWorker :Workerd.Worker = (\n  modules = [(name = \"worker.js\", esModule = embed \"worker.js\")],\n  compatibilityDate = \"2025-01-01\",\n")
-	if w.durable {
-		cfg.WriteString("  durableObjectNamespaces = [(className = \"Counter\", uniqueKey = \"bench-Counter\")],\n")
-		cfg.WriteString("  durableObjectStorage = (localDisk = \"storage\"),\n")
-		cfg.WriteString("  bindings = [(name = \"COUNTER\", durableObjectNamespace = \"Counter\")],\n")
-	}
-	cfg.WriteString(");\n")
 	cfgPath := filepath.Join(dir, "config.capnp")
-	if err := os.WriteFile(cfgPath, cfg.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, workerdConfig(w, storage, port), 0o644); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", cfgPath, err)
 	}
 	cmd := exec.CommandContext(ctx, wd.bin, "serve", cfgPath)
 	cmd.Dir = dir
 	return launch(ctx, cmd, port, filepath.Join(dir, "workerd.log"), readyPath)
+}
+
+// workerdConfig is the Cap'n Proto config serving w on port, with Durable
+// Object storage on local disk under storage (unless w.workerdInMemory). A
+// KV binding points at a second Worker, kvServiceFile, whose one Durable
+// Object holds the namespace on local disk.
+func workerdConfig(w worker, storage string, port int) []byte {
+	var cfg bytes.Buffer
+	cfg.WriteString("using Workerd = import \"/workerd/workerd.capnp\";\n\n")
+	cfg.WriteString("const config :Workerd.Config = (\n  services = [\n    (name = \"main\", worker = .mainWorker),\n")
+	if w.kv {
+		cfg.WriteString("    (name = \"kv\", worker = .kvWorker),\n")
+	}
+	if (w.durable != nil && !w.workerdInMemory) || w.kv {
+		fmt.Fprintf(&cfg, "    (name = \"storage\", disk = (path = %q, writable = true)),\n", storage)
+	}
+	fmt.Fprintf(&cfg, "  ],\n  sockets = [(name = \"http\", address = \"127.0.0.1:%d\", http = (), service = \"main\")],\n);\n\n", port)
+
+	fmt.Fprintf(&cfg, "const mainWorker :Workerd.Worker = (\n  modules = [(name = %q, esModule = embed %q)],\n  compatibilityDate = \"2025-01-01\",\n", w.file, w.file)
+	var bindings []string
+	if d := w.durable; d != nil {
+		evict := ""
+		if w.keepObjects {
+			evict = ", preventEviction = true"
+		}
+		fmt.Fprintf(&cfg, "  durableObjectNamespaces = [(className = %q, uniqueKey = \"bench-%s\"%s)],\n", d.class, d.class, evict)
+		if w.workerdInMemory {
+			cfg.WriteString("  durableObjectStorage = (inMemory = void),\n")
+		} else {
+			cfg.WriteString("  durableObjectStorage = (localDisk = \"storage\"),\n")
+		}
+		bindings = append(bindings, fmt.Sprintf("(name = %q, durableObjectNamespace = %q)", d.binding, d.class))
+	}
+	if w.kv {
+		bindings = append(bindings, "(name = \"KV\", kvNamespace = \"kv\")")
+	}
+	if len(bindings) > 0 {
+		fmt.Fprintf(&cfg, "  bindings = [%s],\n", strings.Join(bindings, ", "))
+	}
+	cfg.WriteString(");\n")
+
+	if w.kv {
+		fmt.Fprintf(&cfg, "\nconst kvWorker :Workerd.Worker = (\n  modules = [(name = %q, esModule = embed %q)],\n  compatibilityDate = \"2025-01-01\",\n", kvServiceFile, kvServiceFile)
+		cfg.WriteString("  durableObjectNamespaces = [(className = \"KvNamespace\", uniqueKey = \"bench-kv\")],\n")
+		cfg.WriteString("  durableObjectStorage = (localDisk = \"storage\"),\n")
+		cfg.WriteString("  bindings = [(name = \"NAMESPACE\", durableObjectNamespace = \"KvNamespace\")],\n);\n")
+	}
+	return cfg.Bytes()
 }
 
 // buildKiln compiles the kiln binary of this checkout.

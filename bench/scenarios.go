@@ -11,25 +11,41 @@ import (
 	"time"
 )
 
-// result is one scenario run on one runtime.
+// result is one scenario run on one runtime. Which figures a run fills in
+// depends on the scenario's kind.
 type result struct {
 	perSecond float64
 	p50, p99  time.Duration
 	rssBytes  int64
 	coldStart time.Duration
 	requests  int
-	failure   string // why the run or its correctness check failed
-}
-
-func (r result) summary() string {
-	if r.perSecond == 0 {
-		return fmt.Sprintf("cold start %.1f ms, RSS %.1f MiB", ms(r.coldStart), mib(r.rssBytes))
-	}
-	return fmt.Sprintf("%.0f req/s, p50 %.2f ms, p99 %.2f ms, RSS %.1f MiB", r.perSecond, ms(r.p50), ms(r.p99), mib(r.rssBytes))
+	// rssBefore is the RSS before the idle objects were created or the
+	// WebSockets connected; perItem is (rssBytes - rssBefore) per object or
+	// per socket, in bytes.
+	rssBefore int64
+	perItem   float64
+	// setup is the time to create every idle object or to connect every
+	// WebSocket client.
+	setup time.Duration
+	// bcastP50 and bcastMax are the median and the slowest broadcast: from
+	// the POST to the last client holding the message.
+	bcastP50, bcastMax time.Duration
+	failure            string // why the run or its correctness check failed
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func mib(b int64) float64        { return float64(b) / (1 << 20) }
+func kib(b float64) float64      { return b / (1 << 10) }
+
+// kind is how a scenario measures.
+type kind int
+
+const (
+	loadRun     kind = iota // closed-loop load at each connection count
+	coldStart               // fresh processes to their first 200
+	idleObjects             // RSS after creating many idle Durable Objects
+	wsFanout                // broadcast latency to many WebSockets
+)
 
 // scenario is one workload of the issue's table.
 type scenario struct {
@@ -37,11 +53,33 @@ type scenario struct {
 	description string
 	worker      worker
 	readyPath   string
-	// load is false for scenarios measured without a load run.
-	load bool
-	// objects is the number of distinct counters incremented (0: none).
-	objects int
-	path    func(name int) string
+	kind        kind
+	// workload builds one load run (kind loadRun) for conns clients.
+	workload func(conns int) workload
+}
+
+// workload is what one load run sends and how it is checked.
+type workload struct {
+	// prepare runs before the load (nil: nothing), e.g. to store the keys
+	// the load reads.
+	prepare func(ctx context.Context, base string) error
+	// next is client's i-th request.
+	next func(client, i int) request
+	// check runs after the load (nil: nothing): the state must match what
+	// the clients were answered.
+	check func(ctx context.Context, base string) error
+}
+
+func (s scenario) summary(r result) string {
+	switch s.kind {
+	case coldStart:
+		return fmt.Sprintf("cold start %.1f ms, RSS %.1f MiB", ms(r.coldStart), mib(r.rssBytes))
+	case idleObjects:
+		return fmt.Sprintf("created in %.1f s, RSS %.1f -> %.1f MiB, %.2f KiB per object", r.setup.Seconds(), mib(r.rssBefore), mib(r.rssBytes), kib(r.perItem))
+	case wsFanout:
+		return fmt.Sprintf("connected in %.0f ms, broadcast p50 %.1f ms max %.1f ms, RSS %.1f MiB, %.2f KiB per socket", ms(r.setup), ms(r.bcastP50), ms(r.bcastMax), mib(r.rssBytes), kib(r.perItem))
+	}
+	return fmt.Sprintf("%.0f req/s, p50 %.2f ms, p99 %.2f ms, RSS %.1f MiB", r.perSecond, ms(r.p50), ms(r.p99), mib(r.rssBytes))
 }
 
 func scenarioNames() []string {
@@ -63,32 +101,64 @@ func scenarioByName(name string) scenario {
 
 func allScenarios() []scenario {
 	hello := worker{file: "hello.js"}
-	counter := worker{file: "counter.js", durable: true}
-	inc := func(name int) string { return "/inc?name=c" + strconv.Itoa(name) }
+	counter := worker{file: "counter.js", durable: &durableBinding{binding: "COUNTER", class: "Counter"}}
+	kv := worker{file: "kv.js", kv: true}
+	idle := worker{file: "idle.js", durable: &durableBinding{binding: "OBJECTS", class: "Idle"}, keepObjects: true, workerdInMemory: true}
+	fanout := worker{file: "fanout.js", durable: &durableBinding{binding: "HUB", class: "Hub"}}
 	return []scenario{
-		{name: "hello", description: "trivial fetch handler", worker: hello, readyPath: "/", load: true,
-			path: func(int) string { return "/" }},
-		{name: "counter-hot", description: "one Durable Object counter, storage get + put per request", worker: counter, readyPath: "/get?name=ready", load: true,
-			objects: 1, path: inc},
-		{name: "counter-1000", description: "increments spread over 1,000 Durable Objects", worker: counter, readyPath: "/get?name=ready", load: true,
-			objects: 1000, path: inc},
-		{name: "cold-start", description: "process start to the first 200 of the counter Worker (config read, Worker bundled, object activated, storage read); median of 5 starts per round", worker: counter, readyPath: "/get?name=cold"},
+		{name: "hello", description: "trivial fetch handler", worker: hello, readyPath: "/",
+			workload: func(int) workload { return workload{next: func(int, int) request { return request{path: "/"} }} }},
+		{name: "counter-hot", description: "one Durable Object counter, storage get + put per request", worker: counter, readyPath: "/get?name=ready",
+			workload: counterWorkload(1)},
+		{name: "counter-1000", description: "increments spread over 1,000 Durable Objects", worker: counter, readyPath: "/get?name=ready",
+			workload: counterWorkload(1000)},
+		{name: "kv-get", description: fmt.Sprintf("`KV.get` of an existing key, round-robin over %s keys of %d bytes stored before the run; every answer must be the stored value", thousands(kvGetKeys), kvValueSize), worker: kv, readyPath: "/ready",
+			workload: kvGetWorkload},
+		{name: "kv-put", description: fmt.Sprintf("`KV.put` of a new value (unique per put) to one of %d keys per client, answered once the put returned; afterwards every key must read back the value of its last acknowledged put", kvPutSlots), worker: kv, readyPath: "/ready",
+			workload: kvPutWorkload},
+		{name: "cold-start", description: "process start to the first 200 of the counter Worker (config read, Worker bundled, object activated, storage read); median of 5 starts per round", worker: counter, readyPath: "/get?name=cold", kind: coldStart},
+		{name: "idle-objects", description: fmt.Sprintf("%s Durable Objects, each created by one request (%d connections) and keeping only an in-memory count, never calling storage; eviction off in both runtimes (kiln `--do-idle-timeout 1h`, workerd `preventEviction`); RSS read %s after the last object answered; per object = (RSS after - RSS before) / %s, \"before\" being after %d warm-up objects; afterwards every %dth object must answer its second request, so it was still in memory", thousands(idleObjectCount), idleCreateConns, idleSettle, thousands(idleObjectCount), idleWarmObjects, idleCheckEvery), worker: idle, readyPath: "/touch?name=ready", kind: idleObjects},
+		{name: "ws-fanout", description: fmt.Sprintf("%s WebSocket clients connect to one Durable Object, which accepts them with the hibernation API (`acceptWebSocket`); then %d broadcasts, one at a time, each a POST whose handler sends the message to every `getWebSockets()` socket; latency is from the POST to the last client holding the message; every client must receive every message, in order; per socket = (RSS with every client connected - RSS before) / %s", thousands(fanoutClients), fanoutBroadcasts, thousands(fanoutClients)), worker: fanout, readyPath: "/count", kind: wsFanout},
+	}
+}
+
+// counterWorkload increments objects counters round-robin and checks each
+// holds exactly the increments acknowledged.
+func counterWorkload(objects int) func(conns int) workload {
+	return func(conns int) workload {
+		// acked[client][object] counts the increments each client saw answered.
+		acked := make([][]int, conns)
+		for c := range acked {
+			acked[c] = make([]int, objects)
+		}
+		return workload{
+			next: func(client, i int) request {
+				obj := (client + i*conns) % objects
+				return request{path: "/inc?name=c" + strconv.Itoa(obj), onDone: func([]byte) { acked[client][obj]++ }}
+			},
+			check: func(ctx context.Context, base string) error { return checkCounters(ctx, base, acked, objects) },
+		}
 	}
 }
 
 // connsFor is the connection counts this scenario runs with.
 func (s scenario) connsFor(conns []int) []int {
-	if !s.load {
+	if s.kind != loadRun {
 		return []int{1}
 	}
 	return conns
 }
 
-// run starts rt on the scenario's Worker in dir, loads it and checks the
+// run starts rt on the scenario's Worker in dir, measures it and checks the
 // result.
 func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conns int, d time.Duration) (result, error) {
-	if !s.load {
+	switch s.kind {
+	case coldStart:
 		return s.coldStarts(ctx, rt, dir)
+	case idleObjects:
+		return s.idleObjects(ctx, rt, dir)
+	case wsFanout:
+		return s.fanout(ctx, rt, dir)
 	}
 	p, err := rt.start(ctx, dir, s.worker, s.readyPath)
 	if err != nil {
@@ -96,21 +166,13 @@ func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conn
 	}
 	defer p.stop()
 	res := result{coldStart: p.coldStart}
-	// acked[client][object] counts the increments each client saw answered.
-	var acked [][]int
-	if s.objects > 0 {
-		acked = make([][]int, conns)
-		for c := range acked {
-			acked[c] = make([]int, s.objects)
+	w := s.workload(conns)
+	if w.prepare != nil {
+		if err := w.prepare(ctx, p.base); err != nil {
+			return res, fmt.Errorf("preparing the run: %w", err)
 		}
 	}
-	lr := closedLoop(ctx, p.base, conns, d, func(client, i int) request {
-		if s.objects == 0 {
-			return request{path: s.path(0)}
-		}
-		obj := (client + i*conns) % s.objects
-		return request{path: s.path(obj), onDone: func([]byte) { acked[client][obj]++ }}
-	})
+	lr := closedLoop(ctx, p.base, conns, d, w.next)
 	res.perSecond = lr.perSecond()
 	res.p50 = lr.percentile(0.50)
 	res.p99 = lr.percentile(0.99)
@@ -121,8 +183,8 @@ func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conn
 	if lr.non2xx > 0 || lr.errors > 0 {
 		return res, fmt.Errorf("%d non-2xx answers and %d failed requests (first: %s)", lr.non2xx, lr.errors, lr.firstErr)
 	}
-	if s.objects > 0 {
-		if err := checkCounters(ctx, p.base, acked, s.objects); err != nil {
+	if w.check != nil {
+		if err := w.check(ctx, p.base); err != nil {
 			return res, err
 		}
 	}
