@@ -48,6 +48,7 @@ func (w *Worker) Fetch(ctx context.Context, r *http.Request) (*webapi.Response, 
 	// A runtime can die between Pick and Submit (another request on it broke
 	// a limit); the request has not started, so it moves to a fresh runtime.
 	// Each attempt has its own channel: a dead runtime fails its invocation.
+	var host *js.Runtime // the runtime the handler runs on
 	for attempt := 0; done == nil; attempt++ {
 		rt, err := w.pool.Pick(ctx)
 		if err != nil {
@@ -58,7 +59,7 @@ func (w *Worker) Fetch(ctx context.Context, r *http.Request) (*webapi.Response, 
 		deliver := func(o outcome) { once.Do(func() { result <- o }) }
 		inv := rt.NewInvocation(w.spec.CPULimit, func(err error) { deliver(outcome{err: err}) })
 		if inv != nil && rt.Submit(inv, func() { w.startFetch(rt.Host.(*instance), inv, in, deliver) }) {
-			done = result
+			done, host = result, rt
 			break
 		}
 		inv.End()
@@ -69,6 +70,21 @@ func (w *Worker) Fetch(ctx context.Context, r *http.Request) (*webapi.Response, 
 	select {
 	case o := <-done:
 		return o.resp, o.err
+	case <-host.Done():
+		// The runtime died (another invocation on it broke a limit, or a
+		// Durable Object on it did). The invocation fails with it while it
+		// is live, but it ends once the handler has returned its promise:
+		// if the answer was still pending, nothing would deliver it.
+		select {
+		case o := <-done:
+			return o.resp, o.err
+		default:
+		}
+		err := host.Err()
+		if err == nil {
+			err = js.ErrRuntimeGone
+		}
+		return nil, err
 	case <-ctx.Done():
 		// The client went away; the handler runs on, and whatever it
 		// answers is released.

@@ -568,6 +568,12 @@ func (e *rpcError) Error() string { return e.name + ": " + e.message }
 
 // objectError describes an exception of the object's code for its caller.
 func (l *objectLive) objectError(err error) error {
+	// An error that leaves the engine unusable (a stack overflow, a CPU or
+	// memory limit) poisons the runtime: the object is torn down with it
+	// and its next event constructs it on a fresh runtime. Without this a
+	// stack overflow in an object left it on a broken engine, and its next
+	// event never completed.
+	l.rt.Check(err)
 	var re *rpcError
 	if errors.As(err, &re) {
 		return re
