@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
@@ -39,6 +40,13 @@ func bridge(conn *websocket.Conn, end *WebSocketEnd) {
 	ctx := context.Background()
 	for {
 		typ, data, err := conn.Read(ctx)
+		failCode, failReason := websocket.StatusProtocolError, "WebSocket protocol error."
+		if err == nil && typ == websocket.MessageText && !utf8.Valid(data) {
+			// RFC 6455 section 8.1: a text message that is not UTF-8 fails
+			// the connection.
+			err = errInvalidUTF8
+			failCode, failReason = websocket.StatusInvalidFramePayloadData, "Invalid UTF-8 in text message."
+		}
 		if err != nil {
 			m := WebSocketMessage{Close: true, Code: 1006, Reason: "WebSocket disconnected without sending Close frame."}
 			var ce websocket.CloseError
@@ -50,11 +58,24 @@ func bridge(conn *websocket.Conn, end *WebSocketEnd) {
 			}
 			client.Send(m)
 			sink.stop()
+			if !errors.As(err, &ce) {
+				// The connection failed (a protocol error, invalid data, a
+				// broken network): close it. coder/websocket has sent a
+				// close frame for most protocol errors but leaves the TCP
+				// connection open until the peer answers it, and sends none
+				// for some (an unmasked client frame); a hostile peer would
+				// keep the connection forever. Close sends failCode unless a
+				// close frame went out already, waits a bounded time for the
+				// peer's, then hangs up.
+				_ = conn.Close(failCode, failReason)
+			}
 			return
 		}
 		client.Send(WebSocketMessage{Text: typ == websocket.MessageText, Data: data})
 	}
 }
+
+var errInvalidUTF8 = errors.New("invalid UTF-8 in a text message")
 
 // netSink writes what the script sends to the connection, in order, from
 // one goroutine.
