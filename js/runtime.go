@@ -67,7 +67,6 @@ type Runtime struct {
 	rejections []*goja.Promise
 	deathNote  error // set by Poison during a job: written on the loop under mu
 	turnEnd    []func()
-	clock      threadClock // CPU clock of the loop's OS thread
 
 	// jobStarted is when the current job began (UnixNano), 0 between jobs;
 	// jobMu orders it with interrupts from the memory guard so that an
@@ -340,11 +339,6 @@ func (rt *Runtime) Close() {
 }
 
 func (rt *Runtime) loop() {
-	// The loop owns its OS thread so that the thread's CPU clock measures
-	// exactly this runtime's work (CPU limits count CPU, not wall time).
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	rt.clock = currentThreadClock()
 	defer func() {
 		if rt.opts.Memory != nil {
 			rt.opts.Memory.remove(rt)
@@ -398,7 +392,14 @@ func (rt *Runtime) run(j job) (death error) {
 		return ErrCPULimit
 	}
 	var fired atomic.Bool
-	start := rt.clock.now()
+	// The job owns its OS thread while it runs, so that the thread's CPU
+	// clock measures exactly this job's work (CPU limits count CPU, not
+	// wall time). Between jobs the loop is an ordinary goroutine: waking it
+	// does not need a particular thread, which keeps handoffs cheap.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	clock := currentThreadClock()
+	start := clock.now()
 	var mu sync.Mutex
 	var timer *time.Timer
 	done := false
@@ -412,7 +413,7 @@ func (rt *Runtime) run(j job) (death error) {
 		if done {
 			return
 		}
-		used := rt.clock.now() - start
+		used := clock.now() - start
 		if used >= limit {
 			fired.Store(true)
 			rt.vm.Interrupt(ErrCPULimit)
@@ -443,7 +444,7 @@ func (rt *Runtime) run(j job) (death error) {
 		rt.current = nil
 		rt.turnEnd = nil
 		if j.inv != nil {
-			j.inv.used += rt.clock.now() - start
+			j.inv.used += clock.now() - start
 		}
 		if death == nil && fired.Load() {
 			death = ErrCPULimit
