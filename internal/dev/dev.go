@@ -63,8 +63,8 @@ type Server struct {
 	memory  *js.MemoryGuard // stops scripts that allocate without bound
 	current atomic.Pointer[version]
 	inputs  []string
-	mu      sync.Mutex // serialises rebuilds
-	outMu   sync.Mutex
+	mu      sync.Mutex      // serialises rebuilds
+	out     *output         // everything printed, in order, off the request path
 	kv      *kvsqlite.Store // opened when a configuration first binds KV
 	objects *worker.Registry
 }
@@ -92,8 +92,9 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	s := &Server{opts: opts, prelude: prelude, memory: js.NewMemoryGuard(ctx, js.MemoryGuardOptions{})}
-	s.log = slog.New(slog.NewTextHandler(opts.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s := &Server{opts: opts, prelude: prelude, memory: js.NewMemoryGuard(ctx, js.MemoryGuardOptions{}), out: newOutput()}
+	defer s.out.close()
+	s.log = slog.New(slog.NewTextHandler(queuedWriter{s.out, opts.Err}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	cfg, err := s.build(ctx)
 	if err != nil {
@@ -111,6 +112,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	srv := httplimit.NewServer(s)
 	s.banner(cfg, ln.Addr().String())
+	s.out.flush() // the banner is on the terminal before anyone is told we are ready
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr().String())
 	}
@@ -356,9 +358,7 @@ func (s *Server) console(level slog.Level, msg string) {
 }
 
 func (s *Server) printf(w io.Writer, format string, args ...any) {
-	s.outMu.Lock()
-	defer s.outMu.Unlock()
-	fmt.Fprintf(w, format, args...)
+	s.out.printf(w, format, args...)
 }
 
 func (s *Server) banner(cfg *config.Config, addr string) {
