@@ -24,6 +24,9 @@ type options struct {
 	cache          string
 	workerdVersion string
 	keep           bool
+	// profileDir, when set, receives a CPU profile of kiln for each load
+	// run (kiln started with --debug-listen).
+	profileDir string
 }
 
 // pinnedWorkerd is the workerd release the figures are taken against.
@@ -58,6 +61,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.cache, "cache", filepath.Join(home, "kiln-bench"), "where workerd is installed")
 	fs.StringVar(&o.workerdVersion, "workerd", pinnedWorkerd, "workerd version from npm")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directories (configs, data, logs)")
+	fs.StringVar(&o.profileDir, "profile", "", "directory for a CPU profile of kiln per load run (scenario-conns-round.pprof)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -78,6 +82,11 @@ func parseFlags(args []string) (options, error) {
 			return o, fmt.Errorf("-scenarios: unknown scenario %q (known: %s)", s, strings.Join(scenarioNames(), ", "))
 		}
 		o.scenarios = append(o.scenarios, s)
+	}
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return o, fmt.Errorf("-profile: %w", err)
+		}
 	}
 	if o.rounds < 1 {
 		return o, errors.New("-rounds must be at least 1")
@@ -104,7 +113,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	runtimes := []runtimeUnderTest{
-		&kilnRuntime{bin: kilnBin},
+		&kilnRuntime{bin: kilnBin, debug: o.profileDir != ""},
 		&workerdRuntime{bin: workerdBin},
 	}
 	rep := &report{
@@ -122,7 +131,11 @@ func run(ctx context.Context, o options) error {
 				for _, rt := range runtimes {
 					dir := filepath.Join(work, fmt.Sprintf("%s-%d-%d-%s", sc.name, conns, round, rt.name()))
 					fmt.Printf("%-12s %-8s conns=%-3d round %d/%d ... ", sc.name, rt.name(), conns, round, o.rounds)
-					res, err := sc.run(ctx, rt, dir, conns, o.duration)
+					profile := ""
+					if o.profileDir != "" && rt.name() == "kiln" {
+						profile = filepath.Join(o.profileDir, fmt.Sprintf("%s-%d-%d.pprof", sc.name, conns, round))
+					}
+					res, err := sc.run(ctx, rt, dir, conns, o.duration, profile)
 					if err != nil {
 						fmt.Printf("FAILED (%s): %v\n", sc.summary(res), err)
 						res.failure = err.Error()

@@ -61,6 +61,9 @@ type process struct {
 	base      string        // http://127.0.0.1:port
 	coldStart time.Duration // from exec to the first 200 on readyPath
 	logPath   string
+	// debugBase is kiln's --debug-listen address (http://127.0.0.1:port),
+	// empty when not enabled.
+	debugBase string
 	exited    chan struct{} // closed when the process has exited and been reaped
 }
 
@@ -170,8 +173,12 @@ func workerSource(file string) (string, error) {
 	return p, nil
 }
 
-// kilnRuntime runs `kiln dev` on a generated wrangler.toml.
-type kilnRuntime struct{ bin string }
+// kilnRuntime runs `kiln dev` on a generated wrangler.toml; with debug,
+// also its debug listener (pprof) on a second free port.
+type kilnRuntime struct {
+	bin   string
+	debug bool
+}
 
 func (k *kilnRuntime) name() string { return "kiln" }
 
@@ -203,9 +210,22 @@ func (k *kilnRuntime) start(ctx context.Context, dir string, w worker, readyPath
 	if w.keepObjects {
 		args = append(args, "--do-idle-timeout", "1h")
 	}
+	debugBase := ""
+	if k.debug {
+		debugPort, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--debug-listen", fmt.Sprintf("127.0.0.1:%d", debugPort))
+		debugBase = fmt.Sprintf("http://127.0.0.1:%d", debugPort)
+	}
 	cmd := exec.CommandContext(ctx, k.bin, args...)
 	cmd.Dir = dir
-	return launch(ctx, cmd, port, filepath.Join(dir, "kiln.log"), readyPath)
+	p, err := launch(ctx, cmd, port, filepath.Join(dir, "kiln.log"), readyPath)
+	if p != nil {
+		p.debugBase = debugBase
+	}
+	return p, err
 }
 
 // workerdRuntime runs workerd on a generated Cap'n Proto config with

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,7 +152,10 @@ func (s scenario) connsFor(conns []int) []int {
 
 // run starts rt on the scenario's Worker in dir, measures it and checks the
 // result.
-func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conns int, d time.Duration) (result, error) {
+// run runs the scenario once on rt; for a load run with profile set and a
+// process that has a debug listener, a CPU profile of the load is written
+// to that path.
+func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conns int, d time.Duration, profile string) (result, error) {
 	switch s.kind {
 	case coldStart:
 		return s.coldStarts(ctx, rt, dir)
@@ -172,7 +176,16 @@ func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conn
 			return res, fmt.Errorf("preparing the run: %w", err)
 		}
 	}
+	var profiled <-chan error
+	if profile != "" && p.debugBase != "" {
+		profiled = cpuProfile(ctx, p.debugBase, d, profile)
+	}
 	lr := closedLoop(ctx, p.base, conns, d, w.next)
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			fmt.Fprintf(os.Stderr, "bench: profile %s: %v\n", profile, err)
+		}
+	}
 	res.perSecond = lr.perSecond()
 	res.p50 = lr.percentile(0.50)
 	res.p99 = lr.percentile(0.99)
@@ -248,4 +261,40 @@ func checkCounters(ctx context.Context, base string, acked [][]int, objects int)
 		}
 	}
 	return nil
+}
+
+// cpuProfile fetches a CPU profile of d seconds (rounded down, at least 1)
+// from kiln's debug listener into path; the channel reports the outcome.
+func cpuProfile(ctx context.Context, debugBase string, d time.Duration, path string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		secs := max(int(d/time.Second), 1)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", debugBase, secs), nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("debug listener answered %s", resp.Status)
+			return
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			done <- err
+			return
+		}
+		if _, err := io.Copy(f, resp.Body); err != nil {
+			f.Close()
+			done <- err
+			return
+		}
+		done <- f.Close()
+	}()
+	return done
 }
