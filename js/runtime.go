@@ -399,21 +399,21 @@ func (rt *Runtime) run(j job) (death error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	clock := currentThreadClock()
-	start := clock.now()
+	meter := cpuMeter{wallStart: time.Now(), cpuMark: -1}
 	var mu sync.Mutex
 	var timer *time.Timer
 	done := false
 	var check func()
-	// The timer runs on wall time; when it fires, the thread's CPU clock
-	// decides: over budget interrupts, under budget waits for the rest.
-	// done (under mu) keeps a late check from touching the next job.
+	// The timer runs on wall time; when it fires, the meter decides: over
+	// budget interrupts, under budget waits for the rest. done (under mu)
+	// keeps a late check from touching the next job.
 	check = func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if done {
 			return
 		}
-		used := clock.now() - start
+		used := meter.used(clock)
 		if used >= limit {
 			fired.Store(true)
 			rt.vm.Interrupt(ErrCPULimit)
@@ -422,7 +422,7 @@ func (rt *Runtime) run(j job) (death error) {
 		timer = time.AfterFunc(limit-used, check)
 	}
 	mu.Lock()
-	timer = time.AfterFunc(limit, check)
+	timer = time.AfterFunc(min(limit, wallChargeLimit), check)
 	mu.Unlock()
 	rt.current = j.inv
 	rt.jobMu.Lock()
@@ -440,11 +440,12 @@ func (rt *Runtime) run(j job) (death error) {
 		mu.Lock()
 		done = true
 		timer.Stop()
+		used := meter.used(clock)
 		mu.Unlock()
 		rt.current = nil
 		rt.turnEnd = nil
 		if j.inv != nil {
-			j.inv.used += clock.now() - start
+			j.inv.used += used
 		}
 		if death == nil && fired.Load() {
 			death = ErrCPULimit
