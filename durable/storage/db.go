@@ -173,6 +173,50 @@ func (db *DB) ensureConn() (err error) {
 	}
 	db.newDirs = append(db.newDirs, created...)
 
+	_, statErr := os.Stat(db.path)
+	fresh := errors.Is(statErr, fs.ErrNotExist)
+	// Judged before opening: a failed open may remove the -wal file.
+	mayBeTorn := !fresh && db.neverHeldData()
+	err = db.openConn(fresh)
+	if err != nil && mayBeTorn && (errors.Is(err, sqlite3.NOTADB) || errors.Is(err, sqlite3.CORRUPT)) {
+		// A file that never held data, whose first page a crash tore while
+		// it was being made a WAL database: start it again.
+		if rmErr := os.Remove(db.path); rmErr != nil {
+			return fmt.Errorf("storage: %w (and removing the torn new file: %w)", err, rmErr)
+		}
+		err = db.openConn(true)
+	}
+	if err != nil {
+		return err
+	}
+	if db.opts.Sync == SyncFull && db.sync.Load() == nil {
+		dirs := []string{filepath.Dir(db.path)}
+		for _, d := range db.newDirs {
+			dirs = append(dirs, filepath.Dir(d))
+		}
+		db.sync.Store(newSyncer(db.path, dirs, db.opts.beforeSync))
+	}
+	return nil
+}
+
+// neverHeldData reports whether the file cannot hold an acknowledged write:
+// at most one page long, with no -wal file (or an empty one). Every
+// acknowledged write is in the -wal file until a checkpoint, and a
+// checkpointed database holds at least two pages (its schema and a table).
+// Such a file that SQLite cannot read is one a crash interrupted while
+// openConn(true) was writing its first page.
+func (db *DB) neverHeldData() bool {
+	fi, err := os.Stat(db.path)
+	if err != nil || fi.Size() > 4096 {
+		return false
+	}
+	wal, walErr := os.Stat(db.path + "-wal")
+	return errors.Is(walErr, fs.ErrNotExist) || (walErr == nil && wal.Size() == 0)
+}
+
+// openConn opens the database file (creating it when fresh) and sets the
+// connection up.
+func (db *DB) openConn(fresh bool) (err error) {
 	conn, err := sqlite3.OpenFlags(db.path, sqlite3.OPEN_READWRITE|sqlite3.OPEN_CREATE|sqlite3.OPEN_NOFOLLOW)
 	if err != nil {
 		return fmt.Errorf("storage: open %s: %w", db.path, err)
@@ -210,13 +254,27 @@ func (db *DB) ensureConn() (err error) {
 	// process opening the same object fails (after the busy timeout)
 	// instead of sharing it; it also keeps the WAL index in memory (no
 	// -shm file, no lock system calls per transaction).
-	for _, q := range []string{
+	pragmas := []string{
 		"PRAGMA busy_timeout=" + strconv.Itoa(busy),
 		"PRAGMA locking_mode=EXCLUSIVE",
+	}
+	if fresh {
+		// A new file becomes a WAL database by a write of its first page.
+		// With the default journal that write costs a journal file, its
+		// creation and removal, and four fsyncs, on every new object. None
+		// of it is needed: the file holds nothing yet, the first durability
+		// barrier fsyncs it and its directory before any write is
+		// acknowledged (syncer), and a first page torn by a crash is
+		// recognised at the next open (tornNewFile). So the conversion runs
+		// with an in-memory journal and without syncs.
+		pragmas = append(pragmas, "PRAGMA journal_mode=MEMORY", "PRAGMA synchronous=OFF")
+	}
+	pragmas = append(pragmas,
 		"PRAGMA journal_mode=WAL",
-		"PRAGMA synchronous=" + synchronous,
+		"PRAGMA synchronous="+synchronous,
 		"PRAGMA foreign_keys=ON",
-	} {
+	)
+	for _, q := range pragmas {
 		if err := conn.Exec(q); err != nil {
 			return fmt.Errorf("storage: %s: %w", q, err)
 		}
@@ -236,13 +294,6 @@ func (db *DB) ensureConn() (err error) {
 		conn.SetInterrupt(db.interrupt)
 	}
 	db.conn = conn
-	if db.opts.Sync == SyncFull && db.sync.Load() == nil {
-		dirs := []string{filepath.Dir(db.path)}
-		for _, d := range db.newDirs {
-			dirs = append(dirs, filepath.Dir(d))
-		}
-		db.sync.Store(newSyncer(db.path, dirs, db.opts.beforeSync))
-	}
 	return nil
 }
 
