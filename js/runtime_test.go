@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,9 +176,9 @@ func TestHoldCompletesOnLoopUnderSameInvocation(t *testing.T) {
 }
 
 func TestPoolReplacesDeadRuntime(t *testing.T) {
-	made := 0
+	var made atomic.Int32
 	p, err := NewPool(context.Background(), 2, func(context.Context) (*Runtime, error) {
-		made++
+		made.Add(1)
 		return NewRuntime(Options{}), nil
 	})
 	if err != nil {
@@ -190,8 +191,8 @@ func TestPoolReplacesDeadRuntime(t *testing.T) {
 	if err != nil || fresh == rt || fresh.Dead() {
 		t.Fatalf("pool did not replace the dead runtime: %v", err)
 	}
-	if made != 3 {
-		t.Fatalf("factory called %d times, want 3", made)
+	if made.Load() != 3 {
+		t.Fatalf("factory called %d times, want 3", made.Load())
 	}
 	// Pick prefers the less loaded runtime.
 	a, _ := p.At(context.Background(), 0)

@@ -57,16 +57,20 @@ type Options struct {
 
 // Server is a running dev session.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	prelude *webapi.Prelude
-	memory  *js.MemoryGuard // stops scripts that allocate without bound
-	current atomic.Pointer[version]
-	inputs  []string
-	mu      sync.Mutex      // serialises rebuilds
-	out     *output         // everything printed, in order, off the request path
-	kv      *kvsqlite.Store // opened when a configuration first binds KV
-	objects *worker.Registry
+	opts Options
+	log  *slog.Logger
+	// prelude is compiled once, in the background from the start; read it
+	// after preludeReady is closed.
+	prelude      *webapi.Prelude
+	preludeErr   error
+	preludeReady chan struct{}
+	memory       *js.MemoryGuard // stops scripts that allocate without bound
+	current      atomic.Pointer[version]
+	inputs       []string
+	mu           sync.Mutex      // serialises rebuilds
+	out          *output         // everything printed, in order, off the request path
+	kv           *kvsqlite.Store // opened when a configuration first binds KV
+	objects      *worker.Registry
 }
 
 // version is one build of the Worker; err is set when the build failed and
@@ -88,11 +92,14 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.IP == "" {
 		opts.IP = "127.0.0.1"
 	}
-	prelude, err := webapi.CompilePrelude()
-	if err != nil {
-		return err
-	}
-	s := &Server{opts: opts, prelude: prelude, memory: js.NewMemoryGuard(ctx, js.MemoryGuardOptions{}), out: newOutput()}
+	s := &Server{opts: opts, memory: js.NewMemoryGuard(ctx, js.MemoryGuardOptions{}), out: newOutput(),
+		preludeReady: make(chan struct{})}
+	// The Web API prelude compiles while the configuration is read and the
+	// Worker bundled (each takes a few milliseconds of a cold start).
+	go func() {
+		defer close(s.preludeReady)
+		s.prelude, s.preludeErr = webapi.CompilePrelude()
+	}()
 	defer s.out.close()
 	s.log = slog.New(slog.NewTextHandler(queuedWriter{s.out, opts.Err}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
@@ -200,6 +207,10 @@ func (s *Server) build(ctx context.Context) (*config.Config, error) {
 	if (len(classes) > 0 || len(doBindings) > 0) && s.objects == nil {
 		s.objects = worker.NewRegistry(localstate.DOPath(localstate.Dir(cfg.Dir, s.opts.PersistTo)), s.opts.IdleTimeout)
 		s.objects.OnEvict = s.opts.OnEvict
+	}
+	<-s.preludeReady
+	if s.preludeErr != nil {
+		return cfg, s.preludeErr
 	}
 	w, err := worker.New(ctx, worker.Spec{
 		KVNamespaces:   kvBindings,
