@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash"
+	"sync"
 )
 
 // Errors of idFromString, with workerd's texts.
@@ -30,29 +32,47 @@ func (id ID) String() string { return hex.EncodeToString(id[:]) }
 // unique key is "<script>-<class>").
 type IDSpace struct {
 	key [32]byte
+	// macs holds keyed HMAC states for reuse: idFromName runs on every
+	// request that addresses an object by name, and a fresh HMAC costs
+	// two hashes of the key and their allocations.
+	macs *sync.Pool
 }
 
 // NewIDSpace returns the ID space of uniqueKey.
 func NewIDSpace(uniqueKey string) IDSpace {
-	return IDSpace{key: sha256.Sum256([]byte(uniqueKey))}
+	s := IDSpace{key: sha256.Sum256([]byte(uniqueKey))}
+	key := s.key
+	s.macs = &sync.Pool{New: func() any { return hmac.New(sha256.New, key[:]) }}
+	return s
 }
 
-func (s IDSpace) mac(data []byte) []byte {
-	m := hmac.New(sha256.New, s.key[:])
+func (s IDSpace) mac(data []byte) [sha256.Size]byte {
+	var m hash.Hash
+	if s.macs != nil {
+		m = s.macs.Get().(hash.Hash)
+		m.Reset()
+		defer s.macs.Put(m)
+	} else {
+		m = hmac.New(sha256.New, s.key[:])
+	}
 	m.Write(data)
-	return m.Sum(nil)
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	return sum
 }
 
 func (s IDSpace) seal(body []byte) ID {
 	var id ID
 	copy(id[:16], body)
-	copy(id[16:], s.mac(id[:16])[:16])
+	sum := s.mac(id[:16])
+	copy(id[16:], sum[:16])
 	return id
 }
 
 // FromName is idFromName: deterministic for the namespace.
 func (s IDSpace) FromName(name string) ID {
-	return s.seal(s.mac([]byte(name))[:16])
+	sum := s.mac([]byte(name))
+	return s.seal(sum[:16])
 }
 
 // Unique is newUniqueId.
@@ -75,7 +95,7 @@ func (s IDSpace) Parse(str string) (ID, error) {
 	if _, err := hex.Decode(id[:], []byte(str)); err != nil {
 		return id, ErrIDFormat
 	}
-	if !hmac.Equal(id[16:], s.mac(id[:16])[:16]) {
+	if sum := s.mac(id[:16]); !hmac.Equal(id[16:], sum[:16]) {
 		return id, ErrIDForNamespace
 	}
 	return id, nil

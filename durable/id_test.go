@@ -60,3 +60,11 @@ func TestUnique(t *testing.T) {
 		t.Fatalf("a unique id does not parse in its namespace: %v", err)
 	}
 }
+
+func BenchmarkFromName(b *testing.B) {
+	s := NewIDSpace("bench-Counter")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = s.FromName("counter")
+	}
+}
