@@ -9,10 +9,12 @@ import (
 	"syscall"
 
 	"github.com/kiln-dev/kiln/internal/cli"
+	"github.com/kiln-dev/kiln/internal/gcpacer"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	gcpacer.Start(ctx, gcpacer.DefaultFloor, nil)
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
