@@ -60,3 +60,25 @@ func BenchmarkHTTPHello(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHTTPEmptyHandler is BenchmarkHTTPHello's floor: the same loopback
+// server and client around a handler that does nothing, so the difference
+// between the two is what kiln adds to a request.
+func BenchmarkHTTPEmptyHandler(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "Hello World!")
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+		}
+	})
+}
