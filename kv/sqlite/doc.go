@@ -31,6 +31,18 @@
 // the writer. Other processes on the same file take turns for the write
 // lock through SQLite's busy timeout.
 //
+// # Read cache
+//
+// Get keeps what it read in memory (values up to 64 KiB, 16 MiB in all) for
+// as long as the database is unchanged. Before each lookup it reads the
+// WAL-index header at the start of the -shm file, which every commit of
+// every connection rewrites, and drops its entries when the header changed;
+// the writer of this process drops them too after each commit, before
+// answering. So a read that starts after a write returned sees it, from
+// this process or another: the cache only saves the SQLite query (a pread
+// of 48 bytes instead). Expired entries are never served from it. A store
+// whose -shm file cannot be read has no cache.
+//
 // # Expiry
 //
 // A key is expired once now >= its expiration (seconds since the epoch,

@@ -17,6 +17,22 @@ func (s *Store) Get(ctx context.Context, ns, key string) (*kv.Entry, error) {
 	if err := kv.ValidateKey(kv.OpGet, key); err != nil {
 		return nil, err
 	}
+	if s.cache == nil {
+		return s.getFromDB(ctx, ns, key)
+	}
+	e, hit, gen, ok := s.cache.lookup(ns, key, s.now())
+	if hit {
+		return e, nil
+	}
+	e, err := s.getFromDB(ctx, ns, key)
+	if err == nil && ok {
+		s.cache.put(ns, key, e, gen)
+	}
+	return e, err
+}
+
+// getFromDB is Get without the read cache.
+func (s *Store) getFromDB(ctx context.Context, ns, key string) (*kv.Entry, error) {
 	var (
 		found bool
 		exp   sql.NullInt64

@@ -59,6 +59,8 @@ type Options struct {
 	// driver is the SQLite driver; zero means ncrucesDriver. Only the
 	// driver benchmark sets it.
 	driver sqlDriver
+	// noReadCache turns the read cache off (tests and benchmarks).
+	noReadCache bool
 	// noSync turns fsync off (synchronous=OFF): never durable. Only the
 	// driver benchmark sets it, to measure the cost of an operation apart
 	// from the disk's.
@@ -98,6 +100,7 @@ type Store struct {
 	wconn *sql.Conn // pinned: owned by the writer goroutine
 	rdb   *sql.DB   // query-only readers
 	w     *writer
+	cache *readCache // nil: every Get reads the database
 
 	stmtGet      *sql.Stmt
 	stmtNSSeq    *sql.Stmt
@@ -176,7 +179,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("kv/sqlite: open %s: %w", path, err)
 	}
 
-	if s.w, err = newWriter(ctx, s.wconn, opts.MaxBatch, opts.MaxBatchBytes); err != nil {
+	var onCommit func()
+	if !opts.noReadCache {
+		if s.cache = openReadCache(path); s.cache != nil {
+			onCommit = s.cache.committed
+		}
+	}
+	if s.w, err = newWriter(ctx, s.wconn, opts.MaxBatch, opts.MaxBatchBytes, onCommit); err != nil {
 		return nil, fmt.Errorf("kv/sqlite: open %s: %w", path, err)
 	}
 	go s.w.run()
@@ -287,6 +296,9 @@ func (s *Store) closeDBs() error {
 	}
 	if s.w != nil {
 		errs = append(errs, s.w.closeStmts())
+	}
+	if s.cache != nil {
+		errs = append(errs, s.cache.close())
 	}
 	if s.wconn != nil {
 		errs = append(errs, s.wconn.Close())

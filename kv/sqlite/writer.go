@@ -47,6 +47,9 @@ type writer struct {
 	done   chan struct{}
 
 	commits atomic.Int64 // transactions committed, for tests
+	// onCommit runs after every commit, before its writes are answered
+	// (the read cache drops its entries); nil: nothing.
+	onCommit func()
 
 	// Statements prepared on conn.
 	nsSeq, put, del, purge *sql.Stmt
@@ -66,8 +69,9 @@ const (
 // callers block on the send.
 const queueLen = 1024
 
-func newWriter(ctx context.Context, conn *sql.Conn, maxBatch, maxBytes int) (*writer, error) {
+func newWriter(ctx context.Context, conn *sql.Conn, maxBatch, maxBytes int, onCommit func()) (*writer, error) {
 	w := &writer{
+		onCommit: onCommit,
 		conn:     conn,
 		ctx:      context.Background(),
 		maxBatch: maxBatch,
@@ -209,6 +213,9 @@ func (w *writer) attempt(batch []*request) []*request {
 		return nil
 	}
 	w.commits.Add(1)
+	if w.onCommit != nil {
+		w.onCommit()
+	}
 	for i, r := range batch {
 		r.done <- errs[i]
 	}
