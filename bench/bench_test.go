@@ -241,3 +241,16 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundRatiosPairRunsOfTheSameRound(t *testing.T) {
+	rps := func(x result) float64 { return x.perSecond }
+	kiln := []result{{perSecond: 300}, {perSecond: 100}, {perSecond: 900, failure: "x"}, {perSecond: 200}}
+	workerd := []result{{perSecond: 100}, {perSecond: 100}, {perSecond: 100}, {perSecond: 50}}
+	// Rounds 1, 2 and 4 pass: ratios 3, 1 and 4; round 3 is left out.
+	if got, want := roundRatios(kiln, workerd, rps), " (rounds 1.00–4.00)"; got != want {
+		t.Fatalf("%q, want %q", got, want)
+	}
+	if got := roundRatios(kiln[:1], workerd[:1], rps); got != "" {
+		t.Fatalf("one round gives a range: %q", got)
+	}
+}

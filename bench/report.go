@@ -95,6 +95,31 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f×", a/b)
 }
 
+// roundRatios is the range of the kiln/workerd ratios of single rounds
+// (both runs of the round passed), e.g. " (1.9–2.6)": on a noisy machine a
+// round's two runs share its conditions more than two medians do.
+func roundRatios(kiln, workerd []result, figure func(result) float64) string {
+	lo, hi, n := 0.0, 0.0, 0
+	for i := range min(len(kiln), len(workerd)) {
+		k, w := kiln[i], workerd[i]
+		if k.failure != "" || w.failure != "" || figure(k) == 0 || figure(w) == 0 {
+			continue
+		}
+		q := figure(k) / figure(w)
+		if n == 0 || q < lo {
+			lo = q
+		}
+		if n == 0 || q > hi {
+			hi = q
+		}
+		n++
+	}
+	if n < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (rounds %.2f–%.2f)", lo, hi)
+}
+
 func (r *report) write(path string) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# kiln vs workerd\n\n")
@@ -125,15 +150,17 @@ func (r *report) write(path string) error {
 			w, wn := medianResult(r.runs[c]["workerd"])
 			if scenarioByName(c.scenario).kind == loadRun {
 				fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", c.scenario, c.conns,
-					fig(kn, "%.0f", k.perSecond), fig(wn, "%.0f", w.perSecond), ratio(k.perSecond, w.perSecond),
+					fig(kn, "%.0f", k.perSecond), fig(wn, "%.0f", w.perSecond),
+					ratio(k.perSecond, w.perSecond)+roundRatios(r.runs[c]["kiln"], r.runs[c]["workerd"], func(x result) float64 { return x.perSecond }),
 					latencies(kn, k), latencies(wn, w), fig(kn, "%.1f", mib(k.rssBytes)), fig(wn, "%.1f", mib(w.rssBytes)))
 			} else {
 				fmt.Fprintf(&b, "| %s | — | %s ms | %s ms | %s | | | %s | %s |\n", c.scenario,
-					fig(kn, "%.1f", ms(k.coldStart)), fig(wn, "%.1f", ms(w.coldStart)), ratio(ms(k.coldStart), ms(w.coldStart)),
+					fig(kn, "%.1f", ms(k.coldStart)), fig(wn, "%.1f", ms(w.coldStart)),
+					ratio(ms(k.coldStart), ms(w.coldStart))+roundRatios(r.runs[c]["kiln"], r.runs[c]["workerd"], func(x result) float64 { return ms(x.coldStart) }),
 					fig(kn, "%.1f", mib(k.rssBytes)), fig(wn, "%.1f", mib(w.rssBytes)))
 			}
 		}
-		b.WriteString("\nRatio: kiln / workerd (above 1 means kiln serves more requests per second; for cold-start it is the time ratio, below 1 means kiln starts faster).\n")
+		b.WriteString("\nRatio: kiln / workerd of the medians (above 1 means kiln serves more requests per second; for cold-start it is the time ratio, below 1 means kiln starts faster); in brackets, the lowest and highest ratio of a single round's two runs.\n")
 	}
 	if len(idle) > 0 {
 		b.WriteString("\n## Idle Durable Objects\n\n")
