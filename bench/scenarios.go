@@ -151,10 +151,8 @@ func (s scenario) connsFor(conns []int) []int {
 }
 
 // run starts rt on the scenario's Worker in dir, measures it and checks the
-// result.
-// run runs the scenario once on rt; for a load run with profile set and a
-// process that has a debug listener, a CPU profile of the load is written
-// to that path.
+// result. For a load run with profile set and a process that has a debug
+// listener, a CPU profile of the load is written to that path.
 func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conns int, d time.Duration, profile string) (result, error) {
 	switch s.kind {
 	case coldStart:

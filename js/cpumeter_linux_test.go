@@ -6,16 +6,14 @@ import (
 	"time"
 )
 
-// A job is charged wall time until the meter switches to the thread's CPU
-// clock; after the switch, time spent off the CPU is not charged.
+// A job that has run past wallChargeLimit is switched to the thread's CPU
+// clock, charged the wall time up to the switch; after it, time spent off
+// the CPU is not charged.
 func TestCPUMeterSwitchesToTheThreadClock(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	clock := currentThreadClock()
 	m := cpuMeter{wallStart: time.Now(), cpuMark: -1}
-	if m.used(clock) >= wallChargeLimit || m.cpuMark >= 0 {
-		t.Fatalf("a fresh job is charged wall time: mark %v", m.cpuMark)
-	}
 	for time.Since(m.wallStart) < 2*wallChargeLimit {
 		// run on the CPU past the wall-charge limit
 	}

@@ -173,10 +173,10 @@ func (db *DB) ensureConn() (err error) {
 	}
 	db.newDirs = append(db.newDirs, created...)
 
-	_, statErr := os.Stat(db.path)
+	fi, statErr := os.Stat(db.path)
 	fresh := errors.Is(statErr, fs.ErrNotExist)
 	// Judged before opening: a failed open may remove the -wal file.
-	mayBeTorn := !fresh && db.neverHeldData()
+	mayBeTorn := statErr == nil && db.neverHeldData(fi)
 	err = db.openConn(fresh)
 	if err != nil && mayBeTorn && (errors.Is(err, sqlite3.NOTADB) || errors.Is(err, sqlite3.CORRUPT)) {
 		// A file that never held data, whose first page a crash tore while
@@ -199,15 +199,14 @@ func (db *DB) ensureConn() (err error) {
 	return nil
 }
 
-// neverHeldData reports whether the file cannot hold an acknowledged write:
+// neverHeldData reports whether the file (fi) cannot hold an acknowledged write:
 // at most one page long, with no -wal file (or an empty one). Every
 // acknowledged write is in the -wal file until a checkpoint, and a
 // checkpointed database holds at least two pages (its schema and a table).
 // Such a file that SQLite cannot read is one a crash interrupted while
 // openConn(true) was writing its first page.
-func (db *DB) neverHeldData() bool {
-	fi, err := os.Stat(db.path)
-	if err != nil || fi.Size() > 4096 {
+func (db *DB) neverHeldData(fi fs.FileInfo) bool {
+	if fi.Size() > 4096 {
 		return false
 	}
 	wal, walErr := os.Stat(db.path + "-wal")
@@ -265,7 +264,7 @@ func (db *DB) openConn(fresh bool) (err error) {
 		// of it is needed: the file holds nothing yet, the first durability
 		// barrier fsyncs it and its directory before any write is
 		// acknowledged (syncer), and a first page torn by a crash is
-		// recognised at the next open (tornNewFile). So the conversion runs
+		// recognised at the next open (neverHeldData). So the conversion runs
 		// with an in-memory journal and without syncs.
 		pragmas = append(pragmas, "PRAGMA journal_mode=MEMORY", "PRAGMA synchronous=OFF")
 	}

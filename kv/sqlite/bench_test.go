@@ -17,7 +17,8 @@ import (
 // is reused; while a fresh WAL file grows, every sync also commits file
 // system metadata and costs several times more.
 
-func BenchmarkGet(b *testing.B)         { benchGet(b, Options{}, 100) }
+func BenchmarkGet(b *testing.B)         { benchGet(b, Options{noReadCache: true}, 100) }
+func BenchmarkGetCached(b *testing.B)   { benchGet(b, Options{}, 100) }
 func BenchmarkPut(b *testing.B)         { benchPut(b, Options{}, 100) }
 func BenchmarkPutParallel(b *testing.B) { benchPutParallel(b, Options{}, 100) }
 func BenchmarkList100(b *testing.B)     { benchList(b, Options{}) }

@@ -48,7 +48,7 @@ var (
 
 func BenchmarkDrivers(b *testing.B) {
 	for _, d := range []sqlDriver{ncrucesDriver, moderncDriver, mattnDriver} {
-		opts := Options{driver: d}
+		opts := Options{driver: d, noReadCache: true}
 		noGroup := Options{driver: d, MaxBatch: 1}
 		b.Run(d.name+"/Get100B", func(b *testing.B) { benchGet(b, opts, 100) })
 		b.Run(d.name+"/Put100B", func(b *testing.B) { benchPut(b, opts, 100) })

@@ -59,7 +59,8 @@ type Options struct {
 	// driver is the SQLite driver; zero means ncrucesDriver. Only the
 	// driver benchmark sets it.
 	driver sqlDriver
-	// noReadCache turns the read cache off (tests and benchmarks).
+	// noReadCache turns the read cache off: the benchmarks that measure
+	// the database read (and the drivers) set it.
 	noReadCache bool
 	// noSync turns fsync off (synchronous=OFF): never durable. Only the
 	// driver benchmark sets it, to measure the cost of an operation apart
