@@ -34,9 +34,38 @@ type body struct {
 	kind   bodyKind
 	data   []byte
 	reader io.ReadCloser
+	// size is the length of a reader's content when known in advance
+	// (a Content-Length), so a response passed on keeps it; else -1.
+	size   int64
 	stream *goja.Object
 	used   bool
 }
+
+// readerBody is a body handed over as a Go stream, of size bytes if size
+// is not negative.
+func readerBody(r io.ReadCloser, size int64) *body {
+	if bb, ok := r.(*bytesBody); ok && bb.Len() == len(bb.data) {
+		// Bytes of another runtime's body, unread: no need to stream them.
+		return &body{kind: bodyBytes, data: bb.data}
+	}
+	return &body{kind: bodyKindReader, reader: r, size: size}
+}
+
+// bytesBody is a bytes body handed to Go as a reader; a runtime that
+// receives it unread (a Durable Object's response reaching its caller)
+// takes the bytes as they are.
+type bytesBody struct {
+	bytes.Reader
+	data []byte
+}
+
+func newBytesBody(data []byte) *bytesBody {
+	bb := &bytesBody{data: data}
+	bb.Reset(data)
+	return bb
+}
+
+func (*bytesBody) Close() error { return nil }
 
 func (b *body) isNull() bool { return b == nil || b.kind == bodyNone }
 

@@ -1,7 +1,6 @@
 package webapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -59,7 +58,7 @@ func (f *Fetch) NewRequest(in IncomingRequest) *goja.Object {
 	api := f.api
 	r := &request{method: in.Method, url: in.URL, redirect: "manual", hdr: headersFromHTTP(in.Header, guardImmutable), body: &body{}}
 	if in.Body != nil && in.Body != http.NoBody && in.Method != "GET" && in.Method != "HEAD" {
-		r.body = &body{kind: bodyKindReader, reader: in.Body}
+		r.body = readerBody(in.Body, -1)
 	}
 	r.cfGo = in.CF
 	return api.request.New(r)
@@ -74,7 +73,7 @@ func (f *Fetch) NewResponse(resp *Response, immutable bool) *goja.Object {
 	}
 	r := &response{status: resp.Status, statusText: resp.StatusText, hdr: headersFromHTTP(resp.Header, guard), body: &body{}, kind: "default", wsEnd: resp.WebSocket}
 	if resp.Body != nil {
-		r.body = &body{kind: bodyKindReader, reader: resp.Body}
+		r.body = readerBody(resp.Body, resp.ContentLength)
 	}
 	return f.api.response.New(r)
 }
@@ -118,7 +117,7 @@ func (api *fetchAPI) bodyReader(b *body) io.ReadCloser {
 	switch b.kind {
 	case bodyBytes:
 		b.used = true
-		return io.NopCloser(bytes.NewReader(b.data))
+		return newBytesBody(b.data)
 	case bodyKindReader:
 		b.used = true
 		r := b.reader
@@ -333,7 +332,7 @@ func (api *fetchAPI) fetch(call goja.FunctionCall) goja.Value {
 				url: resp.Request.URL.String(), redirected: redirected,
 			}
 			if r.method != "HEAD" && !nullBodyStatus(resp.StatusCode) {
-				out.body = &body{kind: bodyKindReader, reader: &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}}
+				out.body = readerBody(&cancelOnClose{ReadCloser: resp.Body, cancel: cancel}, resp.ContentLength)
 			} else {
 				_ = resp.Body.Close()
 				cancel()

@@ -205,6 +205,8 @@ func (f *Fetch) ResponseOf(v goja.Value) (resp *Response, ok bool) {
 		out.ContentLength = int64(len(r.body.data))
 	case bodyNone:
 		out.ContentLength = 0
+	case bodyKindReader:
+		out.ContentLength = r.body.size
 	}
 	out.Body = api.bodyReader(r.body)
 	return out, true

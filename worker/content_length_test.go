@@ -1,0 +1,90 @@
+package worker
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A response passed on unchanged (a Durable Object's, or one from fetch())
+// keeps its length: the client gets Content-Length, not a chunked body,
+// and the bytes are the same.
+func TestPassedOnResponsesKeepTheirLength(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "8")
+		_, _ = io.WriteString(w, "upstream")
+	}))
+	t.Cleanup(upstream.Close)
+	script := module(`
+const { DurableObject } = globalThis[Symbol.for("kiln.host")];
+class Obj extends DurableObject {
+	async fetch(request) {
+		const url = new URL(request.url);
+		if (url.pathname === "/stream") {
+			const enc = new TextEncoder();
+			return new Response(new ReadableStream({ start(c) { c.enqueue(enc.encode("str")); c.enqueue(enc.encode("eamed")); c.close(); } }));
+		}
+		if (url.pathname === "/echo") return new Response(await request.arrayBuffer());
+		return new Response("from the object");
+	}
+}
+return { Obj, default: { async fetch(request, env) {
+	const url = new URL(request.url);
+	if (url.pathname === "/upstream") return fetch(url.searchParams.get("u"));
+	if (url.pathname === "/read") {
+		const r = await env.OBJ.getByName("a").fetch("http://do/");
+		return new Response((await r.text()).toUpperCase());
+	}
+	return env.OBJ.getByName("a").fetch(request);
+} } };`)
+	w, err := New(context.Background(), Spec{
+		Name: "test", Script: script, Runtimes: 2,
+		Registry:       NewRegistry(t.TempDir(), time.Minute),
+		Classes:        []DOClass{{Name: "Obj", SQL: true}},
+		DurableObjects: []DOBinding{{Name: "OBJ", ClassName: "Obj"}},
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(w)
+	t.Cleanup(func() { srv.Close(); w.Close() })
+
+	cases := []struct {
+		method, path, body string
+		want               string
+		length             int64 // -1: chunked
+	}{
+		{"GET", "/", "", "from the object", 15},
+		{"POST", "/echo", "posted bytes", "posted bytes", 12},
+		{"GET", "/read", "", "FROM THE OBJECT", 15},
+		{"GET", "/stream", "", "streamed", -1},
+		{"GET", "/upstream?u=" + upstream.URL, "", "upstream", 8},
+	}
+	for _, c := range cases {
+		req, err := http.NewRequest(c.method, srv.URL+c.path, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 || string(got) != c.want {
+			t.Errorf("%s %s: %d %q, want 200 %q", c.method, c.path, resp.StatusCode, got, c.want)
+		}
+		if resp.ContentLength != c.length {
+			t.Errorf("%s %s: Content-Length %d (chunked: %v), want %d", c.method, c.path, resp.ContentLength, resp.TransferEncoding, c.length)
+		}
+	}
+}
