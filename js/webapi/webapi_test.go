@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -170,4 +171,32 @@ func TestGlobalsAreConfigurableAndHidden(t *testing.T) {
 	if got := evalString(t, vm, `const d = Object.getOwnPropertyDescriptor(Response.prototype, "clone"); [d.writable, d.enumerable, d.configurable].join()`); got != "true,true,true" {
 		t.Errorf("method descriptor %s", got)
 	}
+}
+
+// A class defined from Go gets exactly the arguments of the script's call:
+// their number (a missing argument is not an undefined one), and any count.
+func TestDefineClassPassesTheArguments(t *testing.T) {
+	vm := newTestRuntime(t)
+	c := DefineClass(vm, "Probe", func(call goja.ConstructorCall) any {
+		parts := make([]string, len(call.Arguments))
+		for i, a := range call.Arguments {
+			parts[i] = a.String()
+		}
+		return strings.Join(parts, ",")
+	}, nil)
+	c.Expose()
+	c.Getter("args", func(this goja.Value) goja.Value { return vm.ToValue(MustImpl[string](vm, this)) })
+	cases := map[string]string{
+		`new Probe().args`:                                        "",
+		`new Probe(undefined).args`:                               "undefined",
+		`new Probe(1, 2).args`:                                    "1,2",
+		`new Probe(1, 2, 3, 4).args`:                              "1,2,3,4",
+		`new Probe(1, 2, 3, 4, 5).args`:                           "1,2,3,4,5",
+		`new Probe(...Array.from({length: 9}, (_, i) => i)).args`: "0,1,2,3,4,5,6,7,8",
+		`class Sub extends Probe { constructor() { super("a", "b"); } }; new Sub().args + (new Sub() instanceof Sub)`: "a,btrue",
+	}
+	for src, want := range cases {
+		expectText(t, evalString(t, vm, src), want)
+	}
+	jsCheck(t, vm, `try { Probe(1); false } catch (e) { e instanceof TypeError }`)
 }
