@@ -113,6 +113,10 @@ type DB struct {
 	userStmts *stmtCache
 	cursors   map[*Cursor]struct{} // open cursors
 	walPages  int                  // pages in the WAL after the last commit
+	// newWAL: the -wal file was absent or empty when the connection
+	// opened, and no commit has been made since; the connection runs with
+	// synchronous=OFF until the first one (see openConn).
+	newWAL bool
 
 	interrupt context.Context // applied to conn when it opens
 
@@ -247,6 +251,23 @@ func (db *DB) openConn(fresh bool) (err error) {
 	synchronous := "NORMAL"
 	if db.opts.Sync == SyncNone {
 		synchronous = "OFF"
+	}
+	// A WAL that starts empty gets its header written by the first
+	// commit, which under synchronous=NORMAL fsyncs it (and the directory,
+	// the file being new) on this thread before writing any frame: two
+	// synchronous fsyncs on every activation that writes, with the
+	// object's runtime blocked. That sync exists for a WAL restarted over
+	// old frames (SQLite ticket ff5be73dee); an empty one has none, and
+	// the durability barrier fsyncs the header, the frames and the
+	// directory before the commit is acknowledged. So until the first
+	// commit the connection runs with synchronous=OFF (Commit restores
+	// NORMAL).
+	db.newWAL = false
+	if db.opts.Sync == SyncFull {
+		if fi, err := os.Stat(db.path + "-wal"); errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Size() == 0) {
+			db.newWAL = true
+			synchronous = "OFF"
+		}
 	}
 	// One process owns an object's file: the exclusive locking mode takes
 	// the lock at the first access and keeps it until Close, so a second

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ncruces/go-sqlite3"
 )
 
 // A new object's file is made a WAL database without a journal file; the
@@ -107,5 +110,94 @@ func TestDamagedFileWithPossibleDataIsKept(t *testing.T) {
 				t.Fatalf("the file was changed or removed (%v)", readErr)
 			}
 		})
+	}
+}
+
+// synchronousLevel reads the connection's PRAGMA synchronous (0 OFF, 1
+// NORMAL, 2 FULL).
+func synchronousLevel(t *testing.T, db *DB) int64 {
+	t.Helper()
+	var level int64 = -1
+	if _, err := db.queryRow("PRAGMA synchronous", func(s *sqlite3.Stmt) { level = s.ColumnInt64(0) }); err != nil {
+		t.Fatal(err)
+	}
+	return level
+}
+
+// A WAL that starts empty is written without SQLite's header fsync (the
+// barrier makes it durable), but only until the first commit: from then
+// on the connection must be back to synchronous=NORMAL, which a WAL
+// restarted after a checkpoint needs. Each reopen starts a new WAL (the
+// clean close removed it) and does the same; data survives throughout.
+func TestNewWALIsUnsyncedOnlyUntilTheFirstCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "obj.sqlite")
+	for round := 0; round < 3; round++ {
+		db, err := Open(path, Options{Sync: SyncFull, CheckpointPages: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		put(t, db, "k"+strconv.Itoa(round), "v")
+		if got := synchronousLevel(t, db); got != 0 {
+			t.Fatalf("round %d: synchronous=%d before the first commit of a new WAL, want 0 (OFF)", round, got)
+		}
+		if err := <-db.Durable(commit(t, db)); err != nil {
+			t.Fatal(err)
+		}
+		if got := synchronousLevel(t, db); got != 1 {
+			t.Fatalf("round %d: synchronous=%d after the first commit, want 1 (NORMAL)", round, got)
+		}
+		for i := 0; i < 5; i++ { // through checkpoints and WAL restarts
+			put(t, db, "more", strconv.Itoa(i))
+			if err := <-db.Durable(commit(t, db)); err != nil {
+				t.Fatal(err)
+			}
+			if got := synchronousLevel(t, db); got != 1 {
+				t.Fatalf("round %d: synchronous=%d after commit %d", round, got, i+2)
+			}
+		}
+		for r := 0; r <= round; r++ {
+			if got := getStr(t, db, "k"+strconv.Itoa(r)); got != "v" {
+				t.Fatalf("round %d: k%d = %q", round, r, got)
+			}
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// With SyncFull and a WAL that already holds frames (left by a crash), the
+// connection is synchronous=NORMAL from the start.
+func TestExistingWALKeepsSynchronousNormal(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "obj.sqlite")
+	db, err := Open(path, Options{Sync: SyncFull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, db, "k", "v")
+	if err := <-db.Durable(commit(t, db)); err != nil {
+		t.Fatal(err)
+	}
+	// Copy the files while open: the copy is what a crash leaves.
+	crashed := filepath.Join(dir, "crashed.sqlite")
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := openAt(t, crashed, Options{Sync: SyncFull})
+	if got := getStr(t, again, "k"); got != "v" {
+		t.Fatalf("k = %q after the crash copy", got)
+	}
+	if got := synchronousLevel(t, again); got != 1 {
+		t.Fatalf("synchronous=%d with a WAL holding frames, want 1 (NORMAL)", got)
 	}
 }

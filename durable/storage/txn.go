@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/ncruces/go-sqlite3"
@@ -117,6 +118,14 @@ func (db *DB) Commit() (seq uint64, err error) {
 	db.seq++
 	if s := db.sync.Load(); s != nil {
 		s.commit(db.seq)
+	}
+	if db.newWAL {
+		// The WAL has its header now: from here on SQLite must sync it
+		// when it restarts the log after a checkpoint.
+		if err := db.exec("PRAGMA synchronous=NORMAL"); err != nil {
+			return db.seq, fmt.Errorf("storage: synchronous=NORMAL after the first commit: %w", err)
+		}
+		db.newWAL = false
 	}
 	if db.walPages >= db.opts.CheckpointPages {
 		db.checkpoint()
