@@ -107,6 +107,13 @@
 //     does so again whenever the -wal file at the path is not the one it
 //     holds open. The database file's first page matters: SQLite ignores
 //     (and deletes) a WAL beside a database file of zero pages.
+//   - A WAL that is empty when the connection opens gets its header from
+//     the first commit. SQLite would fsync that header (and the new
+//     file's directory) inside COMMIT, on the object's thread; the sync
+//     guards a WAL restarted over old frames, and an empty one has none.
+//     Such a connection runs synchronous=OFF until its first commit and
+//     NORMAL from then on; the barrier fsyncs header, frames and
+//     directory before the first acknowledgement.
 //   - Checkpoints copy frames into the database file and later let a
 //     writer restart the WAL from its beginning, overwriting old frames.
 //     kiln disables automatic checkpoints (wal_autocheckpoint=0) and
