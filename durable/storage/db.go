@@ -117,6 +117,10 @@ type DB struct {
 	// opened, and no commit has been made since; the connection runs with
 	// synchronous=OFF until the first one (see openConn).
 	newWAL bool
+	// pageSize of the database (frames are pageSize+24 bytes); 0 until
+	// read after the first commit.
+	pageSize int64
+	wal      walReserve
 
 	interrupt context.Context // applied to conn when it opens
 
@@ -600,6 +604,7 @@ func (db *DB) Close() (err error) {
 		s.Close()
 	}
 	db.stmts = nil
+	db.wal.close()
 	cerr := db.conn.Close()
 	db.conn = nil
 	db.closed = true

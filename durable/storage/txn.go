@@ -129,8 +129,26 @@ func (db *DB) Commit() (seq uint64, err error) {
 	}
 	if db.walPages >= db.opts.CheckpointPages {
 		db.checkpoint()
+	} else if db.opts.Sync == SyncFull {
+		db.reserveWAL()
 	}
 	return db.seq, nil
+}
+
+// reserveWAL extends the -wal file ahead of the frames written (see
+// walReserve), as far as one checkpoint interval needs.
+func (db *DB) reserveWAL() {
+	if db.pageSize == 0 {
+		if _, err := db.queryRow("PRAGMA page_size", func(s *sqlite3.Stmt) { db.pageSize = s.ColumnInt64(0) }); err != nil || db.pageSize <= 0 {
+			db.pageSize = 0
+			return
+		}
+	}
+	const walHeader, frameHeader = 32, 24
+	frame := db.pageSize + frameHeader
+	end := walHeader + int64(db.walPages)*frame
+	limit := walHeader + int64(db.opts.CheckpointPages+walReserveFrames)*frame
+	db.wal.extend(db.path+"-wal", end, frame, limit)
 }
 
 // checkpoint copies the WAL into the database file. With
