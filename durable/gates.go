@@ -17,7 +17,21 @@ type OutputGate struct {
 
 type gateWaiter struct {
 	target uint64
-	ch     chan error
+	ch     chan error  // Wait's, or
+	fn     func(error) // Then's, called without the lock held
+}
+
+func (w gateWaiter) settle(err error, calls *[]func()) {
+	if w.fn != nil {
+		fn := w.fn
+		*calls = append(*calls, func() { fn(err) })
+		return
+	}
+	if err != nil {
+		w.ch <- err
+		return
+	}
+	close(w.ch)
 }
 
 var closedNil = func() chan error {
@@ -44,38 +58,68 @@ func (g *OutputGate) Wait(target uint64) <-chan error {
 	return ch
 }
 
+// Then calls fn once every write up to target is durable (nil) or the
+// gate breaks (its error): at once, on this goroutine, if that is known
+// now; else on the goroutine that calls Advance or Break. fn must not
+// block. It saves the goroutine that waiting on Wait's channel needs.
+func (g *OutputGate) Then(target uint64, fn func(error)) {
+	g.mu.Lock()
+	broken, durable := g.broken, target <= g.durable
+	if broken == nil && !durable {
+		g.waiters = append(g.waiters, gateWaiter{target: target, fn: fn})
+	}
+	g.mu.Unlock()
+	switch {
+	case broken != nil:
+		fn(broken)
+	case durable:
+		fn(nil)
+	}
+}
+
 // Advance records that every write up to seq is durable.
 func (g *OutputGate) Advance(seq uint64) {
+	var calls []func()
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if seq <= g.durable || g.broken != nil {
+		g.mu.Unlock()
 		return
 	}
 	g.durable = seq
 	kept := g.waiters[:0]
 	for _, w := range g.waiters {
 		if w.target <= seq {
-			close(w.ch)
+			w.settle(nil, &calls)
 			continue
 		}
 		kept = append(kept, w)
 	}
+	clear(g.waiters[len(kept):])
 	g.waiters = kept
+	g.mu.Unlock()
+	for _, c := range calls {
+		c()
+	}
 }
 
 // Break fails the write after the durable point: waiters and every later
 // Wait get err.
 func (g *OutputGate) Break(err error) {
+	var calls []func()
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.broken != nil {
+		g.mu.Unlock()
 		return
 	}
 	g.broken = err
 	for _, w := range g.waiters {
-		w.ch <- err
+		w.settle(err, &calls)
 	}
 	g.waiters = nil
+	g.mu.Unlock()
+	for _, c := range calls {
+		c()
+	}
 }
 
 // Err is the error that broke the gate, or nil.

@@ -83,3 +83,58 @@ func TestInputGate(t *testing.T) {
 		t.Fatalf("drop: %d locked=%v", len(dropped), g.Locked())
 	}
 }
+
+// Then calls back instead of handing out a channel: at once when the
+// writes are durable or the gate is broken, else from Advance or Break,
+// exactly once, and without the gate's lock held (a callback may use the
+// gate).
+func TestOutputGateThen(t *testing.T) {
+	var g OutputGate
+	type call struct {
+		name string
+		err  error
+	}
+	var calls []call
+	then := func(name string, target uint64) {
+		g.Then(target, func(err error) { calls = append(calls, call{name, err}) })
+	}
+	then("none", 0)
+	if len(calls) != 1 || calls[0] != (call{"none", nil}) {
+		t.Fatalf("a reply after no writes: %v", calls)
+	}
+	then("two", 2)
+	then("three", 3)
+	g.Advance(1)
+	if len(calls) != 1 {
+		t.Fatalf("released before its writes were durable: %v", calls)
+	}
+	g.Then(2, func(error) {
+		calls = append(calls, call{"nested-outer", nil})
+		then("nested", 2) // durable by now: called at once, no deadlock
+	})
+	if len(calls) != 1 {
+		t.Fatalf("released early: %v", calls)
+	}
+	g.Advance(2)
+	want := []call{{"none", nil}, {"two", nil}, {"nested-outer", nil}, {"nested", nil}}
+	if len(calls) != len(want) {
+		t.Fatalf("after Advance(2): %v, want %v", calls, want)
+	}
+	for i := range want {
+		if calls[i] != want[i] {
+			t.Fatalf("after Advance(2): %v, want %v", calls, want)
+		}
+	}
+	boom := errors.New("write failed")
+	g.Break(boom)
+	then("after-break", 1) // a broken gate fails everything, as Wait does
+	then("late", 4)
+	got := calls[len(want):]
+	if len(got) != 3 || got[0] != (call{"three", boom}) || got[1] != (call{"after-break", boom}) || got[2] != (call{"late", boom}) {
+		t.Fatalf("after Break: %v", got)
+	}
+	g.Advance(9) // a broken gate releases nothing more
+	if len(calls) != len(want)+3 {
+		t.Fatalf("called again: %v", calls)
+	}
+}

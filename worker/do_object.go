@@ -377,24 +377,14 @@ func (l *objectLive) release(send func(), fail func(error), done func()) {
 	if l.store != nil {
 		target = l.store.writeTarget()
 	}
-	ch := l.output.Wait(target)
-	select {
-	case err := <-ch:
+	// send, fail and done only hand work to event loops, so they may run
+	// on the goroutine that advances the gate.
+	l.output.Then(target, func(err error) {
 		if err != nil {
 			fail(err)
 		} else {
 			send()
 		}
 		done()
-		return
-	default:
-	}
-	go func() {
-		if err := <-ch; err != nil {
-			fail(err)
-		} else {
-			send()
-		}
-		done()
-	}()
+	})
 }

@@ -79,19 +79,28 @@ func (s *objectStore) commit() {
 		s.confirmedTurn = false
 	}
 	l := s.l
-	ch := s.db.Durable(seq)
 	hook := l.o.class.reg.beforeDurable
-	go func() {
-		if err := <-ch; err != nil {
-			l.output.Break(err)
-			l.o.reset(err, true)
-			return
+	// Runs on the goroutine that makes the commit durable (or on this one):
+	// advancing the gate only hands replies to event loops. A failure
+	// resets the object, which closes the storage and waits for that
+	// goroutine, so it goes elsewhere; so does the tests' hook, which
+	// may block.
+	s.db.OnDurable(seq, func(err error) {
+		switch {
+		case err != nil:
+			go func() {
+				l.output.Break(err)
+				l.o.reset(err, true)
+			}()
+		case hook != nil:
+			go func() {
+				hook()
+				l.output.Advance(seq)
+			}()
+		default:
+			l.output.Advance(seq)
 		}
-		if hook != nil {
-			hook()
-		}
-		l.output.Advance(seq)
-	}()
+	})
 }
 
 // writeTarget is the commit a message produced now must wait for: the

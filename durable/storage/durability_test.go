@@ -358,3 +358,55 @@ func crashChild(path string) {
 		w.Flush()
 	}
 }
+
+// OnDurable calls back once the commit is on disk: not before the fsync,
+// once, at once for a commit already durable, and with the error when the
+// commit cannot be made durable.
+func TestOnDurable(t *testing.T) {
+	g := newGate()
+	db := openAt(t, filepath.Join(t.TempDir(), "o.sqlite"), Options{beforeSync: g.hook})
+	put(t, db, "k", "v")
+	seq := commit(t, db)
+	called := make(chan error, 2)
+	db.OnDurable(seq, func(err error) { called <- err })
+	<-g.entered
+	select {
+	case err := <-called:
+		t.Fatalf("called before the fsync: %v", err)
+	default:
+	}
+	g.release <- struct{}{}
+	if err := <-called; err != nil {
+		t.Fatal(err)
+	}
+	now := false
+	db.OnDurable(seq, func(err error) { now = err == nil })
+	if !now {
+		t.Fatal("a durable commit was not called back at once")
+	}
+	select {
+	case err := <-called:
+		t.Fatalf("called twice: %v", err)
+	default:
+	}
+
+	failing := filepath.Join(t.TempDir(), "f.sqlite")
+	fdb, err := Open(failing, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := fdb.Close(); !errors.Is(err, ErrDurability) {
+			t.Errorf("close: %v", err)
+		}
+	}()
+	put(t, fdb, "k", "v")
+	fseq := commit(t, fdb)
+	if err := os.Remove(failing + "-wal"); err != nil { // the syncer cannot find the log
+		t.Fatal(err)
+	}
+	fdb.OnDurable(fseq, func(err error) { called <- err })
+	if err := <-called; !errors.Is(err, ErrDurability) {
+		t.Fatalf("a failed fsync called back with %v", err)
+	}
+}

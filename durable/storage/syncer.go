@@ -38,9 +38,32 @@ type syncer struct {
 	dirsSynced bool
 }
 
+// waiter is a commit somebody waits for: through ch, or fn (called
+// without the lock held).
 type waiter struct {
 	seq uint64
 	ch  chan error
+	fn  func(error)
+}
+
+// settle delivers err (nil: durable) to the waiter. Callbacks are
+// collected in calls, to be run once the lock is released.
+func (w waiter) settle(err error, calls *[]func()) {
+	if w.fn != nil {
+		fn := w.fn
+		*calls = append(*calls, func() { fn(err) })
+		return
+	}
+	if err != nil {
+		w.ch <- err
+	}
+	close(w.ch)
+}
+
+func runAll(calls []func()) {
+	for _, c := range calls {
+		c()
+	}
 }
 
 func newSyncer(dbPath string, dirs []string, hook func()) *syncer {
@@ -70,42 +93,55 @@ func (s *syncer) commit(seq uint64) {
 // goroutine's help (a completed checkpoint fsynced the WAL and the
 // database file).
 func (s *syncer) markDurable(seq uint64) {
+	var calls []func()
 	s.mu.Lock()
 	if seq > s.durable && s.err == nil {
 		s.durable = seq
-		s.releaseLocked()
+		s.releaseLocked(&calls)
 	}
 	s.mu.Unlock()
+	runAll(calls)
 }
 
 // wait returns a channel that is closed once commit seq is durable, or
 // receives the error that prevents it.
 func (s *syncer) wait(seq uint64) <-chan error {
 	ch := make(chan error, 1)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case seq <= s.durable:
-		close(ch)
-	case s.err != nil:
-		ch <- s.err
-		close(ch)
-	case s.closing:
-		ch <- fmt.Errorf("commit %d: %w", seq, ErrClosed)
-		close(ch)
-	default:
-		s.waiters = append(s.waiters, waiter{seq, ch})
-		s.cond.Signal()
-	}
+	s.add(waiter{seq: seq, ch: ch})
 	return ch
 }
 
-// releaseLocked resolves the waiters whose commit is durable.
-func (s *syncer) releaseLocked() {
+// notify calls fn once commit seq is durable (nil) or cannot be: now if
+// that is known, else on the goroutine that settles it.
+func (s *syncer) notify(seq uint64, fn func(error)) {
+	s.add(waiter{seq: seq, fn: fn})
+}
+
+func (s *syncer) add(w waiter) {
+	var calls []func()
+	s.mu.Lock()
+	switch {
+	case w.seq <= s.durable:
+		w.settle(nil, &calls)
+	case s.err != nil:
+		w.settle(s.err, &calls)
+	case s.closing:
+		w.settle(fmt.Errorf("commit %d: %w", w.seq, ErrClosed), &calls)
+	default:
+		s.waiters = append(s.waiters, w)
+		s.cond.Signal()
+	}
+	s.mu.Unlock()
+	runAll(calls)
+}
+
+// releaseLocked resolves the waiters whose commit is durable; callbacks
+// are added to calls.
+func (s *syncer) releaseLocked(calls *[]func()) {
 	kept := s.waiters[:0]
 	for _, w := range s.waiters {
 		if w.seq <= s.durable {
-			close(w.ch)
+			w.settle(nil, calls)
 		} else {
 			kept = append(kept, w)
 		}
@@ -119,6 +155,7 @@ func (s *syncer) needSyncLocked() bool {
 }
 
 func (s *syncer) run() {
+	var calls []func()
 	s.mu.Lock()
 	for {
 		for !s.closing && !s.needSyncLocked() {
@@ -133,30 +170,37 @@ func (s *syncer) run() {
 				s.err = &Error{Class: ClassError, kind: ErrDurability, cause: err,
 					Message: "Durable Object storage could not make a write durable: " + err.Error()}
 				for _, w := range s.waiters {
-					w.ch <- s.err
-					close(w.ch)
+					w.settle(s.err, &calls)
 				}
 				s.waiters = nil
-				continue
+			} else {
+				if target > s.durable {
+					s.durable = target
+				}
+				s.releaseLocked(&calls)
 			}
-			if target > s.durable {
-				s.durable = target
+			if len(calls) > 0 {
+				// Callbacks run without the lock, before waiting again.
+				s.mu.Unlock()
+				runAll(calls)
+				clear(calls)
+				calls = calls[:0]
+				s.mu.Lock()
 			}
-			s.releaseLocked()
 			continue
 		}
 		break // closing, nothing left to make durable
 	}
 	for _, w := range s.waiters {
 		if s.err != nil {
-			w.ch <- s.err
+			w.settle(s.err, &calls)
 		} else {
-			w.ch <- fmt.Errorf("commit %d: %w", w.seq, ErrClosed)
+			w.settle(fmt.Errorf("commit %d: %w", w.seq, ErrClosed), &calls)
 		}
-		close(w.ch)
 	}
 	s.waiters = nil
 	s.mu.Unlock()
+	runAll(calls)
 	if s.wal != nil {
 		s.wal.Close()
 	}

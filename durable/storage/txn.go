@@ -204,6 +204,21 @@ func (db *DB) Durable(seq uint64) <-chan error {
 	return s.wait(seq)
 }
 
+// OnDurable calls fn once commit seq is on disk (err nil) or cannot be
+// (the error Durable would yield). fn runs at once on this goroutine if
+// that is known now, else later on the goroutine that makes the commit
+// durable, which it holds up: fn must not block, and must not close the
+// DB. It saves the goroutine and the wake-up that waiting on Durable's
+// channel costs per commit.
+func (db *DB) OnDurable(seq uint64, fn func(err error)) {
+	s := db.sync.Load()
+	if s == nil || seq == 0 {
+		fn(nil)
+		return
+	}
+	s.notify(seq, fn)
+}
+
 // Savepoint is a point inside the turn's transaction that can be rolled
 // back to, for transaction() and transactionSync(). Savepoints nest.
 type Savepoint struct {
