@@ -89,20 +89,57 @@ func (a *kvAPI) async(op func(ctx context.Context) (any, error), convert func(an
 	finish := a.inst.rt.Hold()
 	go func() {
 		v, err := op(context.Background())
-		finish(func() {
-			if err != nil {
-				settle(reject(a.jsError(err)))
-				return
-			}
-			var out goja.Value
-			if thrown := webapi.Catch(func() { out = convert(v) }); thrown != nil {
-				settle(reject(thrown))
-				return
-			}
-			settle(resolve(out))
-		})
+		finish(func() { a.settle(resolve, reject, v, err, convert) })
 	}()
 	return vm.ToValue(p)
+}
+
+// settle resolves or rejects an operation's promise with its outcome.
+// Loop only.
+func (a *kvAPI) settle(resolve, reject func(any) error, v any, err error, convert func(any) goja.Value) {
+	check := func(err error) {
+		if err != nil {
+			a.inst.rt.Check(err)
+		}
+	}
+	if err != nil {
+		check(reject(a.jsError(err)))
+		return
+	}
+	var out goja.Value
+	if thrown := webapi.Catch(func() { out = convert(v) }); thrown != nil {
+		check(reject(thrown))
+		return
+	}
+	check(resolve(out))
+}
+
+// cachedGetter is a Store that may answer a Get from memory, without
+// blocking: kv/sqlite's read cache.
+type cachedGetter interface {
+	GetCached(ns, key string) (entry *kv.Entry, ok bool)
+}
+
+// cachedGet answers a Get whose result the store holds in memory: the
+// promise is settled at once, without the goroutine and the two hand-offs
+// a read of the database needs. ok is false on a miss.
+func (a *kvAPI) cachedGet(ns *kvNamespace, key string, convert func(any) goja.Value) (goja.Value, bool) {
+	cg, isCached := ns.store.(cachedGetter)
+	if !isCached {
+		return nil, false
+	}
+	e, hit := cg.GetCached(ns.id, key)
+	if !hit {
+		return nil, false
+	}
+	vm := a.inst.rt.VM()
+	p, resolve, reject := vm.NewPromise()
+	if err := a.countOp(); err != nil {
+		a.settle(resolve, reject, nil, err, convert)
+	} else {
+		a.settle(resolve, reject, e, nil, convert)
+	}
+	return vm.ToValue(p), true
 }
 
 func (a *kvAPI) rejected(err error) goja.Value {
@@ -201,9 +238,7 @@ func (a *kvAPI) get(ns *kvNamespace, keyArg, optArg goja.Value, withMetadata boo
 			return a.rejected(err)
 		}
 	}
-	return a.async(func(ctx context.Context) (any, error) {
-		return ns.store.Get(ctx, ns.id, key)
-	}, func(v any) goja.Value {
+	convert := func(v any) goja.Value {
 		e := v.(*kv.Entry)
 		if e == nil {
 			if withMetadata {
@@ -216,7 +251,13 @@ func (a *kvAPI) get(ns *kvNamespace, keyArg, optArg goja.Value, withMetadata boo
 			return a.withMetadata(val, e.Metadata)
 		}
 		return val
-	})
+	}
+	if p, ok := a.cachedGet(ns, key, convert); ok {
+		return p
+	}
+	return a.async(func(ctx context.Context) (any, error) {
+		return ns.store.Get(ctx, ns.id, key)
+	}, convert)
 }
 
 func (a *kvAPI) withMetadata(value goja.Value, md json.RawMessage) goja.Value {

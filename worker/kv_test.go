@@ -250,6 +250,10 @@ func TestKVOperationLimitPerInvocation(t *testing.T) {
 		await env.KV.get("one-more");
 		try { await env.KV.get("too-many"); return "no limit" } catch (e) { return e.message }`,
 		`"Too many API requests by single Worker invocation."`)
+	// Reads answered from the read cache count too.
+	h.expect(t, `for (let i = 0; i < 1000; i++) await env.KV.get("hot");
+		try { await env.KV.get("hot"); return "no limit" } catch (e) { return e.message }`,
+		`"Too many API requests by single Worker invocation."`)
 	// The count is per invocation.
 	h.expect(t, `return await env.KV.get("fresh")`, `null`)
 }

@@ -158,3 +158,36 @@ func TestReadCacheIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// GetCached answers only what the cache holds and is still valid; any
+// change to the database (this process's or another's) makes it miss.
+func TestGetCachedAnswersOnlyFromAValidCache(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.put("k", "v1", kv.PutOptions{})
+	if _, ok := f.s.GetCached(f.ns, "k"); ok {
+		t.Fatal("answered a key never read")
+	}
+	f.get("k")
+	f.get("absent")
+	if e, ok := f.s.GetCached(f.ns, "k"); !ok || e == nil || string(e.Value) != "v1" {
+		t.Fatalf("after a read: %v %v", e, ok)
+	}
+	if e, ok := f.s.GetCached(f.ns, "absent"); !ok || e != nil {
+		t.Fatalf("a key read as missing: %v %v", e, ok)
+	}
+	f.put("k", "v2", kv.PutOptions{})
+	if _, ok := f.s.GetCached(f.ns, "k"); ok {
+		t.Fatal("answered from the cache after this process's put")
+	}
+	f.get("k")
+	other := f.otherProcess(t)
+	if err := other.Put(f.ctx, f.ns, "k", []byte("v3"), kv.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.s.GetCached(f.ns, "k"); ok {
+		t.Fatal("answered from the cache after another process's put")
+	}
+	if _, ok := f.s.GetCached(f.ns, ""); ok {
+		t.Fatal("answered an invalid key")
+	}
+}

@@ -31,6 +31,18 @@ func (s *Store) Get(ctx context.Context, ns, key string) (*kv.Entry, error) {
 	return e, err
 }
 
+// GetCached is Get answered from the read cache only, without touching
+// the database: ok is false if the cache cannot answer (a miss, the
+// database changed, the cache is off, or the key is invalid; Get then
+// reports why). It does not block.
+func (s *Store) GetCached(ns, key string) (entry *kv.Entry, ok bool) {
+	if s.cache == nil || kv.ValidateKey(kv.OpGet, key) != nil {
+		return nil, false
+	}
+	e, hit, _, _ := s.cache.lookup(ns, key, s.now())
+	return e, hit
+}
+
 // getFromDB is Get without the read cache.
 func (s *Store) getFromDB(ctx context.Context, ns, key string) (*kv.Entry, error) {
 	var (
