@@ -129,6 +129,12 @@
 //     an acknowledged commit survives every checkpoint and restart. A
 //     complete checkpoint also makes every commit so far durable, and
 //     releases the barrier's waiters at once.
+//   - The -wal file is kept up to 16 frames longer than what SQLite wrote
+//     (walReserve: zeros past the file's end, written on the object's
+//     thread), so that most fsyncs flush overwritten blocks instead of
+//     an append's new size and blocks. Zeros are not valid frames: recovery
+//     stops at the first frame whose salt and checksum do not match, as it
+//     does over the old frames of a WAL it reuses.
 //   - A failed fsync is sticky: the barrier reports the error to every
 //     waiter, now and later, and the object must be reset (Linux may drop
 //     the dirty pages of a failed write, so retrying proves nothing).

@@ -28,8 +28,12 @@ const walReserveFrames = 16
 type walReserve struct {
 	file     *os.File // the -wal file, opened after a commit created it
 	reserved int64    // the file's length as last extended or seen
-	zeros    []byte
 }
+
+// zeroBlock is what the reserve is written with. It is only ever read:
+// one shared block instead of a buffer per object (1,000 active objects
+// kept 66 MB of buffers).
+var zeroBlock [64 << 10]byte
 
 // extend makes the -wal file at least a few frames longer than end, the
 // offset just past the last frame written, up to limit.
@@ -54,13 +58,14 @@ func (w *walReserve) extend(walPath string, end, frame, limit int64) {
 		w.reserved = size
 		return
 	}
-	if need := int(target - size); len(w.zeros) < need {
-		w.zeros = make([]byte, need)
+	for off := size; off < target; {
+		n := min(target-off, int64(len(zeroBlock)))
+		if _, err := w.file.WriteAt(zeroBlock[:n], off); err != nil {
+			return
+		}
+		off += n
+		w.reserved = off
 	}
-	if _, err := w.file.WriteAt(w.zeros[:target-size], size); err != nil {
-		return
-	}
-	w.reserved = target
 }
 
 // close forgets the file (SQLite removes or keeps it; the connection is
