@@ -74,6 +74,15 @@ type Runtime struct {
 	jobMu      sync.Mutex
 	jobStarted atomic.Int64
 	memFired   atomic.Bool
+
+	watch watchdog // the CPU budget of the running job
+}
+
+// watchFired reports whether the watchdog interrupted the running job.
+func (rt *Runtime) watchFired() bool {
+	rt.watch.mu.Lock()
+	defer rt.watch.mu.Unlock()
+	return rt.watch.fired
 }
 
 type job struct {
@@ -128,6 +137,7 @@ func NewRuntime(opts Options) *Runtime {
 	if opts.Memory != nil {
 		opts.Memory.add(rt)
 	}
+	rt.watch.interrupt = func() { vm.Interrupt(ErrCPULimit) }
 	go rt.loop()
 	return rt
 }
@@ -350,6 +360,7 @@ func (rt *Runtime) loop() {
 		for _, id := range slices.Sorted(maps.Keys(fns)) {
 			fns[id]()
 		}
+		rt.watch.close()
 		close(rt.done)
 	}()
 	for {
@@ -391,39 +402,13 @@ func (rt *Runtime) run(j job) (death error) {
 	if limit <= 0 {
 		return ErrCPULimit
 	}
-	var fired atomic.Bool
 	// The job owns its OS thread while it runs, so that the thread's CPU
 	// clock measures exactly this job's work (CPU limits count CPU, not
 	// wall time). Between jobs the loop is an ordinary goroutine: waking it
 	// does not need a particular thread, which keeps handoffs cheap.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	clock := currentThreadClock()
-	meter := cpuMeter{wallStart: time.Now(), cpuMark: -1}
-	var mu sync.Mutex
-	var timer *time.Timer
-	done := false
-	var check func()
-	// The timer runs on wall time; when it fires, the meter decides: over
-	// budget interrupts, under budget waits for the rest. done (under mu)
-	// keeps a late check from touching the next job.
-	check = func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if done {
-			return
-		}
-		used := meter.used(clock)
-		if used >= limit {
-			fired.Store(true)
-			rt.vm.Interrupt(ErrCPULimit)
-			return
-		}
-		timer = time.AfterFunc(limit-used, check)
-	}
-	mu.Lock()
-	timer = time.AfterFunc(min(limit, wallChargeLimit), check)
-	mu.Unlock()
+	rt.watch.start(limit, currentThreadClock())
 	rt.current = j.inv
 	rt.jobMu.Lock()
 	rt.jobStarted.Store(time.Now().UnixNano())
@@ -437,17 +422,13 @@ func (rt *Runtime) run(j job) (death error) {
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			death = fmt.Errorf("internal error: %v", r)
 		}
-		mu.Lock()
-		done = true
-		timer.Stop()
-		used := meter.used(clock)
-		mu.Unlock()
+		used, interrupted := rt.watch.stop()
 		rt.current = nil
 		rt.turnEnd = nil
 		if j.inv != nil {
 			j.inv.used += used
 		}
-		if death == nil && fired.Load() {
+		if death == nil && interrupted {
 			death = ErrCPULimit
 		}
 		if death == nil && rt.memFired.Load() {
@@ -463,7 +444,7 @@ func (rt *Runtime) run(j job) (death error) {
 	j.fn()
 	// Turn-end work may itself queue microtasks (resolving promises); they
 	// drain when each callback's entry into the VM returns.
-	for len(rt.turnEnd) > 0 && rt.deathNote == nil && !fired.Load() && !rt.memFired.Load() {
+	for len(rt.turnEnd) > 0 && rt.deathNote == nil && !rt.watchFired() && !rt.memFired.Load() {
 		fns := rt.turnEnd
 		rt.turnEnd = nil
 		for _, fn := range fns {

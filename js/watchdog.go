@@ -1,0 +1,77 @@
+package js
+
+import (
+	"sync"
+	"time"
+)
+
+// watchdog interrupts the job that overruns its CPU budget. A runtime has
+// one, whose timer is re-armed for every job: a timer and its closures
+// made per job were a tenth of the loop's own cost on a hello request.
+//
+// The timer runs on wall time; when it fires, the meter decides: over
+// budget interrupts the runtime, under budget re-arms for the rest. A
+// check that fires late, after its job ended, finds either no job (and
+// does nothing) or the next one, which it judges by that job's own meter.
+type watchdog struct {
+	interrupt func() // stops the running script
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	running bool
+	limit   time.Duration
+	meter   cpuMeter
+	clock   threadClock
+	fired   bool
+}
+
+// start watches a job that may use limit of CPU time, on the thread
+// whose clock is given (the job's, locked to it).
+func (w *watchdog) start(limit time.Duration, clock threadClock) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.running, w.fired = true, false
+	w.limit, w.clock = limit, clock
+	w.meter = cpuMeter{wallStart: time.Now(), cpuMark: -1}
+	first := min(limit, wallChargeLimit)
+	if w.timer == nil {
+		w.timer = time.AfterFunc(first, w.check)
+		return
+	}
+	w.timer.Reset(first)
+}
+
+func (w *watchdog) check() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.running || w.fired {
+		return
+	}
+	used := w.meter.used(w.clock)
+	if used >= w.limit {
+		w.fired = true
+		w.interrupt()
+		return
+	}
+	w.timer.Reset(w.limit - used)
+}
+
+// stop ends the watch of the job and reports the CPU time it used and
+// whether the watchdog interrupted it.
+func (w *watchdog) stop() (used time.Duration, fired bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.timer.Stop()
+	w.running = false
+	return w.meter.used(w.clock), w.fired
+}
+
+// close stops the timer for good.
+func (w *watchdog) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.running = false
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}

@@ -1,0 +1,36 @@
+package js
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// The watchdog is re-armed for every job: many short jobs of separate
+// invocations pass (none is stopped by an earlier job's timer), and a runaway job
+// after them is still stopped.
+func TestWatchdogIsReArmedForEveryJob(t *testing.T) {
+	rt := NewRuntime(Options{})
+	defer rt.Close()
+	const jobs = 300
+	done := make(chan error, jobs)
+	for i := 0; i < jobs; i++ {
+		inv := rt.NewInvocation(time.Second, func(err error) { done <- err })
+		rt.Submit(inv, func() {
+			_, err := rt.VM().RunString(`(() => { let s = 0; for (let i = 0; i < 2000; i++) s += i; return s })()`)
+			inv.End()
+			done <- err
+		})
+	}
+	for i := 0; i < jobs; i++ {
+		if err := <-done; err != nil {
+			t.Fatalf("short job %d: %v", i, err)
+		}
+	}
+	failed := make(chan error, 1)
+	runaway := rt.NewInvocation(30*time.Millisecond, func(err error) { failed <- err })
+	rt.Submit(runaway, func() { _, _ = rt.VM().RunString(`for (;;) {}`) })
+	if err := <-failed; !errors.Is(err, ErrCPULimit) {
+		t.Fatalf("runaway job after %d short ones: %v, want ErrCPULimit", jobs, err)
+	}
+}
