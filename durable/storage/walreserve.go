@@ -12,9 +12,10 @@ const walReserveFrames = 16
 // that a commit overwrites blocks the file already has instead of
 // appending to it. An fsync after an append must also commit the file's
 // new size and blocks through the filesystem's journal; after an
-// overwrite it writes the data only. On this project's test machine
-// (ext4) that halves an fsync's latency with one in flight and cuts its
-// CPU time by a fifth with 32 (bench/RESULTS.md). SQLite restarts the
+// overwrite it writes the data only. BenchmarkFrameFsync on this
+// project's test machine (ext4, 2 vCPUs): a frame written and fsynced
+// took 274 µs appended vs 160 µs reserved with one in flight, 55.7 vs
+// 31.2 µs per frame with 32 files in parallel. SQLite restarts the
 // WAL from its start after a checkpoint, so the file's length settles at
 // what one checkpoint interval needs, and only the first interval after
 // the file was created appends.
