@@ -88,3 +88,45 @@ return { Obj, default: { async fetch(request, env) {
 		}
 	}
 }
+
+// Bytes handed between runtimes are shared, never copied: a caller that
+// writes into the ArrayBuffer of a Durable Object's reply (a clone of a
+// Response the object keeps) must not change the object's bytes.
+func TestReplyBytesAreNotWritableByTheCaller(t *testing.T) {
+	script := module(`
+const { DurableObject } = globalThis[Symbol.for("kiln.host")];
+class Obj extends DurableObject {
+	async fetch(request) {
+		if (!this.kept) this.kept = new Response("hello");
+		if (new URL(request.url).pathname === "/clone") return this.kept.clone();
+		return new Response(await this.kept.clone().text());
+	}
+}
+return { Obj, default: { async fetch(request, env) {
+	const stub = env.OBJ.getByName("a");
+	if (new URL(request.url).pathname === "/mutate") {
+		const ab = await (await stub.fetch("http://do/clone")).arrayBuffer();
+		new Uint8Array(ab)[0] = 0x4a;
+		return new Response(new TextDecoder().decode(ab));
+	}
+	return stub.fetch("http://do/read");
+} } };`)
+	w, err := New(context.Background(), Spec{
+		Name: "test", Script: script, Runtimes: 2,
+		Registry:       NewRegistry(t.TempDir(), time.Minute),
+		Classes:        []DOClass{{Name: "Obj", SQL: true}},
+		DurableObjects: []DOBinding{{Name: "OBJ", ClassName: "Obj"}},
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(w)
+	t.Cleanup(func() { srv.Close(); w.Close() })
+	for _, c := range []struct{ path, want string }{{"/mutate", "Jello"}, {"/read", "hello"}} {
+		code, body, _ := get(t, srv.URL+c.path)
+		if code != 200 || body != c.want {
+			t.Errorf("%s: %d %q, want 200 %q", c.path, code, body, c.want)
+		}
+	}
+}

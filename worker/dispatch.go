@@ -335,11 +335,12 @@ func writeResponse(rw http.ResponseWriter, resp *webapi.Response) {
 		return
 	}
 	defer resp.Body.Close()
-	if resp.ContentLength >= 0 {
+	if webapi.InMemory(resp.Body) {
 		_, _ = io.Copy(rw, resp.Body)
 		return
 	}
-	// A streamed body reaches the client chunk by chunk, as it is produced.
+	// A streamed body reaches the client chunk by chunk, as it is
+	// produced, even when its length is known.
 	fw := &flushWriter{w: rw, rc: http.NewResponseController(rw)}
 	_, _ = io.Copy(fw, resp.Body)
 }

@@ -67,6 +67,14 @@ func newBytesBody(data []byte) *bytesBody {
 
 func (*bytesBody) Close() error { return nil }
 
+// InMemory reports whether r is a body whose bytes are all in memory (a
+// script's string or buffer), as opposed to a stream that may arrive
+// slowly and should reach its reader chunk by chunk.
+func InMemory(r io.Reader) bool {
+	_, ok := r.(*bytesBody)
+	return ok
+}
+
 func (b *body) isNull() bool { return b == nil || b.kind == bodyNone }
 
 // fetchAPI is the Fetch standard (Headers, Request, Response, fetch) of one
@@ -354,7 +362,12 @@ func (api *fetchAPI) readers(c *Class, bodyOf func(goja.Value) *body, contentTyp
 		})
 	})
 	c.Method("arrayBuffer", 0, func(call goja.FunctionCall) goja.Value {
-		return api.consume(bodyOf(call.This), func(d []byte) goja.Value { return vm.ToValue(vm.NewArrayBuffer(d)) })
+		// A copy: body bytes are shared, never written (a clone's tee, a
+		// Durable Object's reply or request handed to another runtime),
+		// and the script may write into its ArrayBuffer.
+		return api.consume(bodyOf(call.This), func(d []byte) goja.Value {
+			return vm.ToValue(vm.NewArrayBuffer(append([]byte{}, d...)))
+		})
 	})
 	c.Method("bytes", 0, func(call goja.FunctionCall) goja.Value {
 		return api.consume(bodyOf(call.This), func(d []byte) goja.Value { return NewUint8Array(vm, d) })
