@@ -113,6 +113,10 @@ type DB struct {
 	userStmts *stmtCache
 	cursors   map[*Cursor]struct{} // open cursors
 	walPages  int                  // pages in the WAL after the last commit
+	// walCommitted is set by the WAL hook: a COMMIT wrote frames. It
+	// catches writes db.wrote misses (a statement that failed after
+	// changing rows, as INSERT OR FAIL does).
+	walCommitted bool
 	// newWAL: the -wal file was absent or empty when the connection
 	// opened, and no commit has been made since; the connection runs with
 	// synchronous=OFF until the first one (see openConn).
@@ -312,6 +316,7 @@ func (db *DB) openConn(fresh bool) (err error) {
 	}
 	conn.WALHook(func(_ *sqlite3.Conn, _ string, pages int) error {
 		db.walPages = pages
+		db.walCommitted = true
 		return nil
 	})
 	if db.interrupt != nil {
@@ -605,6 +610,15 @@ func (db *DB) Close() (err error) {
 	}
 	db.stmts = nil
 	db.wal.close()
+	var perr error
+	if db.newWAL {
+		// Closing checkpoints the WAL into the database file: with its
+		// syncs, whatever the WAL holds.
+		perr = db.conn.Exec("PRAGMA synchronous=NORMAL")
+		if perr == nil {
+			db.newWAL = false
+		}
+	}
 	cerr := db.conn.Close()
 	db.conn = nil
 	db.closed = true
@@ -618,5 +632,8 @@ func (db *DB) Close() (err error) {
 	if cerr != nil {
 		cerr = fmt.Errorf("storage: close %s: %w", db.path, cerr)
 	}
-	return errors.Join(rerr, serr, herr, cerr)
+	if perr != nil {
+		perr = fmt.Errorf("storage: synchronous=NORMAL before close: %w", perr)
+	}
+	return errors.Join(rerr, serr, herr, perr, cerr)
 }

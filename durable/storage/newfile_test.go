@@ -201,3 +201,78 @@ func TestExistingWALKeepsSynchronousNormal(t *testing.T) {
 		t.Fatalf("synchronous=%d with a WAL holding frames, want 1 (NORMAL)", got)
 	}
 }
+
+// A statement that fails after changing rows (INSERT OR FAIL keeps the
+// rows before the failing one) still wrote: its commit gets a sequence
+// number (so replies wait for it to be durable), and the first such
+// commit on a new WAL brings the connection back to synchronous=NORMAL.
+func TestPartialWriteOfAFailedStatementIsACommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "obj.sqlite")
+	db, err := Open(path, Options{SQL: true, Sync: SyncFull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE t(x UNIQUE)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-db.Durable(commit(t, db)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil { // the clean close removes the WAL
+		t.Fatal(err)
+	}
+	db = openAt(t, path, Options{SQL: true, Sync: SyncFull})
+	if _, err := db.Exec("INSERT OR FAIL INTO t VALUES (2), (2)"); err == nil {
+		t.Fatal("the duplicate did not fail")
+	}
+	if got := synchronousLevel(t, db); got != 0 {
+		t.Fatalf("synchronous=%d before the first commit of the new WAL", got)
+	}
+	seq := commit(t, db)
+	if seq == 0 {
+		t.Fatal("the commit of a row kept by a failed statement got no sequence number")
+	}
+	if err := <-db.Durable(seq); err != nil {
+		t.Fatal(err)
+	}
+	if got := synchronousLevel(t, db); got != 1 {
+		t.Fatalf("synchronous=%d after the first commit, want 1 (NORMAL)", got)
+	}
+	wantRows(t, query(t, db, "SELECT x FROM t"), []any{int64(2)})
+}
+
+// A connection closed while still unsynced (no commit wrote its new WAL)
+// is brought back to synchronous=NORMAL first, so the checkpoint of the
+// close syncs whatever the WAL holds.
+func TestCloseBeforeTheFirstCommitRestoresSynchronous(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "obj.sqlite")
+	db, err := Open(path, Options{SQL: true, Sync: SyncFull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE t(x)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-db.Durable(commit(t, db)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(path, Options{SQL: true, Sync: SyncFull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("SELECT count(*) FROM t"); err != nil {
+		t.Fatal(err)
+	}
+	if !db.newWAL {
+		t.Fatal("a reopened database with no -wal file is not unsynced")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db.newWAL {
+		t.Fatal("closed while still synchronous=OFF")
+	}
+}

@@ -100,6 +100,7 @@ func (db *DB) Commit() (seq uint64, err error) {
 	if db.conn.GetAutocommit() { // SQLite rolled the transaction back
 		return 0, db.lostTransaction(errors.New("the transaction is no longer open"))
 	}
+	db.walCommitted = false
 	if err := db.exec("COMMIT"); err != nil {
 		cerr := sqliteError(err, "")
 		db.Rollback()
@@ -110,22 +111,24 @@ func (db *DB) Commit() (seq uint64, err error) {
 		}
 		return 0, cerr
 	}
-	wrote := db.wrote
+	// A commit that wrote frames wrote something, whatever db.wrote says
+	// (a failed statement may have changed rows before failing).
+	wrote := db.wrote || db.walCommitted
 	db.inTxn, db.wrote = false, false
+	if db.newWAL && db.walCommitted {
+		// The WAL has its header now: from here on SQLite must sync it
+		// when it restarts the log after a checkpoint.
+		if err := db.exec("PRAGMA synchronous=NORMAL"); err != nil {
+			return 0, fmt.Errorf("storage: synchronous=NORMAL after the first commit: %w", err)
+		}
+		db.newWAL = false
+	}
 	if !wrote {
 		return 0, nil
 	}
 	db.seq++
 	if s := db.sync.Load(); s != nil {
 		s.commit(db.seq)
-	}
-	if db.newWAL {
-		// The WAL has its header now: from here on SQLite must sync it
-		// when it restarts the log after a checkpoint.
-		if err := db.exec("PRAGMA synchronous=NORMAL"); err != nil {
-			return db.seq, fmt.Errorf("storage: synchronous=NORMAL after the first commit: %w", err)
-		}
-		db.newWAL = false
 	}
 	if db.walPages >= db.opts.CheckpointPages {
 		db.checkpoint()
