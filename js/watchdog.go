@@ -12,17 +12,22 @@ import (
 // The timer runs on wall time; when it fires, the meter decides: over
 // budget interrupts the runtime, under budget re-arms for the rest. A
 // check that fires late, after its job ended, finds either no job (and
-// does nothing) or the next one, which it judges by that job's own meter.
+// does nothing) or the next one: it must not move that job's first check
+// (where the meter switches from wall time to the thread's CPU clock), so
+// a check that comes before the deadline set for it only re-arms the
+// timer for that deadline.
 type watchdog struct {
 	interrupt func() // stops the running script
 
 	mu      sync.Mutex
 	timer   *time.Timer
 	running bool
-	limit   time.Duration
-	meter   cpuMeter
-	clock   threadClock
-	fired   bool
+	// deadline is when the running job's next check is due.
+	deadline time.Time
+	limit    time.Duration
+	meter    cpuMeter
+	clock    threadClock
+	fired    bool
 }
 
 // start watches a job that may use limit of CPU time, on the thread
@@ -32,8 +37,10 @@ func (w *watchdog) start(limit time.Duration, clock threadClock) {
 	defer w.mu.Unlock()
 	w.running, w.fired = true, false
 	w.limit, w.clock = limit, clock
-	w.meter = cpuMeter{wallStart: time.Now(), cpuMark: -1}
+	now := time.Now()
+	w.meter = cpuMeter{wallStart: now, cpuMark: -1}
 	first := min(limit, wallChargeLimit)
+	w.deadline = now.Add(first)
 	if w.timer == nil {
 		w.timer = time.AfterFunc(first, w.check)
 		return
@@ -47,12 +54,18 @@ func (w *watchdog) check() {
 	if !w.running || w.fired {
 		return
 	}
+	now := time.Now()
+	if now.Before(w.deadline) { // a late check of the previous job
+		w.timer.Reset(w.deadline.Sub(now))
+		return
+	}
 	used := w.meter.used(w.clock)
 	if used >= w.limit {
 		w.fired = true
 		w.interrupt()
 		return
 	}
+	w.deadline = now.Add(w.limit - used)
 	w.timer.Reset(w.limit - used)
 }
 

@@ -34,3 +34,25 @@ func TestWatchdogIsReArmedForEveryJob(t *testing.T) {
 		t.Fatalf("runaway job after %d short ones: %v, want ErrCPULimit", jobs, err)
 	}
 }
+
+// A check left over from the previous job (its timer fired as that job
+// ended) must not postpone the next job's first check, where the meter
+// switches from wall time to the thread's CPU clock: otherwise the job
+// is charged its whole wall time.
+func TestLateCheckKeepsTheNextJobsDeadline(t *testing.T) {
+	var w watchdog
+	w.interrupt = func() { t.Error("interrupted") }
+	w.start(time.Second, currentThreadClock()) // job A
+	_, _ = w.stop()
+	w.start(time.Second, currentThreadClock()) // job B
+	due := w.deadline
+	if due.After(w.meter.wallStart.Add(wallChargeLimit)) {
+		t.Fatalf("first check due %v after the start, want at most %v", due.Sub(w.meter.wallStart), wallChargeLimit)
+	}
+	w.check() // A's late check, arriving while B runs
+	if !w.deadline.Equal(due) {
+		t.Fatalf("a late check moved the next check by %v", w.deadline.Sub(due))
+	}
+	_, _ = w.stop()
+	w.close()
+}
