@@ -1,9 +1,7 @@
 package worker
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,18 +40,7 @@ return { Obj, default: { async fetch(request, env) {
 	}
 	return env.OBJ.getByName("a").fetch(request);
 } } };`)
-	w, err := New(context.Background(), Spec{
-		Name: "test", Script: script, Runtimes: 2,
-		Registry:       NewRegistry(t.TempDir(), time.Minute),
-		Classes:        []DOClass{{Name: "Obj", SQL: true}},
-		DurableObjects: []DOBinding{{Name: "OBJ", ClassName: "Obj"}},
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(w)
-	t.Cleanup(func() { srv.Close(); w.Close() })
+	srv := startObj(t, script)
 
 	cases := []struct {
 		method, path, body string
@@ -111,22 +98,22 @@ return { Obj, default: { async fetch(request, env) {
 	}
 	return stub.fetch("http://do/read");
 } } };`)
-	w, err := New(context.Background(), Spec{
-		Name: "test", Script: script, Runtimes: 2,
-		Registry:       NewRegistry(t.TempDir(), time.Minute),
-		Classes:        []DOClass{{Name: "Obj", SQL: true}},
-		DurableObjects: []DOBinding{{Name: "OBJ", ClassName: "Obj"}},
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(w)
-	t.Cleanup(func() { srv.Close(); w.Close() })
+	srv := startObj(t, script)
 	for _, c := range []struct{ path, want string }{{"/mutate", "Jello"}, {"/read", "hello"}} {
 		code, body, _ := get(t, srv.URL+c.path)
 		if code != 200 || body != c.want {
 			t.Errorf("%s: %d %q, want 200 %q", c.path, code, body, c.want)
 		}
 	}
+}
+
+// startObj serves script, whose Durable Object class Obj is bound as OBJ.
+func startObj(t *testing.T, script string) *httptest.Server {
+	t.Helper()
+	return start(t, Spec{
+		Name: "test", Script: script,
+		Registry:       NewRegistry(t.TempDir(), time.Minute),
+		Classes:        []DOClass{{Name: "Obj", SQL: true}},
+		DurableObjects: []DOBinding{{Name: "OBJ", ClassName: "Obj"}},
+	})
 }

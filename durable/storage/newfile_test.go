@@ -169,8 +169,7 @@ func TestNewWALIsUnsyncedOnlyUntilTheFirstCommit(t *testing.T) {
 // With SyncFull and a WAL that already holds frames (left by a crash), the
 // connection is synchronous=NORMAL from the start.
 func TestExistingWALKeepsSynchronousNormal(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "obj.sqlite")
+	path := filepath.Join(t.TempDir(), "obj.sqlite")
 	db, err := Open(path, Options{Sync: SyncFull})
 	if err != nil {
 		t.Fatal(err)
@@ -179,17 +178,7 @@ func TestExistingWALKeepsSynchronousNormal(t *testing.T) {
 	if err := <-db.Durable(commit(t, db)); err != nil {
 		t.Fatal(err)
 	}
-	// Copy the files while open: the copy is what a crash leaves.
-	crashed := filepath.Join(dir, "crashed.sqlite")
-	for _, suffix := range []string{"", "-wal"} {
-		b, err := os.ReadFile(path + suffix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(crashed+suffix, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	crashed := crashCopy(t, path)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -207,21 +196,8 @@ func TestExistingWALKeepsSynchronousNormal(t *testing.T) {
 // number (so replies wait for it to be durable), and the first such
 // commit on a new WAL brings the connection back to synchronous=NORMAL.
 func TestPartialWriteOfAFailedStatementIsACommit(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "obj.sqlite")
-	db, err := Open(path, Options{SQL: true, Sync: SyncFull})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("CREATE TABLE t(x UNIQUE)"); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-db.Durable(commit(t, db)); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil { // the clean close removes the WAL
-		t.Fatal(err)
-	}
-	db = openAt(t, path, Options{SQL: true, Sync: SyncFull})
+	path := closedWithTable(t, "CREATE TABLE t(x UNIQUE)")
+	db := openAt(t, path, Options{SQL: true, Sync: SyncFull})
 	if _, err := db.Exec("INSERT OR FAIL INTO t VALUES (2), (2)"); err == nil {
 		t.Fatal("the duplicate did not fail")
 	}
@@ -245,21 +221,8 @@ func TestPartialWriteOfAFailedStatementIsACommit(t *testing.T) {
 // is brought back to synchronous=NORMAL first, so the checkpoint of the
 // close syncs whatever the WAL holds.
 func TestCloseBeforeTheFirstCommitRestoresSynchronous(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "obj.sqlite")
+	path := closedWithTable(t, "CREATE TABLE t(x)")
 	db, err := Open(path, Options{SQL: true, Sync: SyncFull})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("CREATE TABLE t(x)"); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-db.Durable(commit(t, db)); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err = Open(path, Options{SQL: true, Sync: SyncFull})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,4 +238,42 @@ func TestCloseBeforeTheFirstCommitRestoresSynchronous(t *testing.T) {
 	if db.newWAL {
 		t.Fatal("closed while still synchronous=OFF")
 	}
+}
+
+// crashCopy copies an open database's file and -wal file beside it, as a
+// crash would leave them, and returns the copy's path.
+func crashCopy(t *testing.T, path string) string {
+	t.Helper()
+	crashed := filepath.Join(filepath.Dir(path), "crashed-"+filepath.Base(path))
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return crashed
+}
+
+// closedWithTable creates a database holding the table of ddl, durably,
+// and closes it cleanly (which removes its -wal file).
+func closedWithTable(t *testing.T, ddl string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "obj.sqlite")
+	db, err := Open(path, Options{SQL: true, Sync: SyncFull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ddl); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-db.Durable(commit(t, db)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

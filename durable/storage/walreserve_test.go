@@ -14,8 +14,7 @@ import (
 // files taken while open (what a crash leaves, zeros included) recovers
 // every commit.
 func TestWALIsReservedAheadAndRecovers(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "obj.sqlite")
+	path := filepath.Join(t.TempDir(), "obj.sqlite")
 	const checkpointPages = 40
 	db, err := Open(path, Options{Sync: SyncFull, CheckpointPages: checkpointPages})
 	if err != nil {
@@ -40,16 +39,7 @@ func TestWALIsReservedAheadAndRecovers(t *testing.T) {
 			t.Fatalf("commit %d: -wal is %d bytes, more than the %d one interval needs", i, fi.Size(), limit)
 		}
 	}
-	crashed := filepath.Join(dir, "crashed.sqlite")
-	for _, suffix := range []string{"", "-wal"} {
-		b, err := os.ReadFile(path + suffix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(crashed+suffix, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	crashed := crashCopy(t, path)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
