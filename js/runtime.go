@@ -67,6 +67,7 @@ type Runtime struct {
 	rejections []*goja.Promise
 	deathNote  error // set by Poison during a job: written on the loop under mu
 	turnEnd    []func()
+	settling   []settleWatch // promises whose settlement a job end reports
 
 	// jobStarted is when the current job began (UnixNano), 0 between jobs;
 	// jobMu orders it with interrupts from the memory guard so that an
@@ -263,6 +264,55 @@ func (rt *Runtime) AtTurnEnd(fn func()) {
 	rt.turnEnd = append(rt.turnEnd, fn)
 }
 
+// maxSettling bounds the promises OnSettled watches at once: each job's end
+// looks at all of them, so past this many a caller should attach a
+// reaction (then) instead.
+const maxSettling = 64
+
+type settleWatch struct {
+	p  *goja.Promise
+	fn func()
+}
+
+// OnSettled arranges for fn to run once p is fulfilled or rejected: at the
+// end of the job in which it settles, after that job's microtasks, in the
+// order the promises were given. It is a cheaper await than attaching a
+// reaction with then (which builds a derived promise and four function
+// objects): nothing is allocated in the VM. A rejection of p counts as
+// handled. It reports false, and does nothing, when p is already settled
+// or too many promises are watched; the caller then attaches a reaction.
+// Loop only.
+func (rt *Runtime) OnSettled(p *goja.Promise, fn func()) bool {
+	if p.State() != goja.PromiseStatePending || len(rt.settling) >= maxSettling {
+		return false
+	}
+	rt.settling = append(rt.settling, settleWatch{p: p, fn: fn})
+	return true
+}
+
+// reportSettled runs the callbacks of the watched promises that have
+// settled, and reports whether there were any.
+func (rt *Runtime) reportSettled() bool {
+	var ready []func()
+	kept := rt.settling[:0]
+	for _, w := range rt.settling {
+		switch w.p.State() {
+		case goja.PromiseStatePending:
+			kept = append(kept, w)
+			continue
+		case goja.PromiseStateRejected:
+			rt.trackRejection(w.p, goja.PromiseRejectionHandle)
+		}
+		ready = append(ready, w.fn)
+	}
+	clear(rt.settling[len(kept):])
+	rt.settling = kept
+	for _, fn := range ready {
+		fn()
+	}
+	return len(ready) > 0
+}
+
 // Pending is the number of Holds not yet finished.
 func (rt *Runtime) Pending() int64 { return rt.holds.Load() }
 
@@ -439,16 +489,26 @@ func (rt *Runtime) run(j job) (death error) {
 		}
 		if death == nil {
 			rt.reportRejections(j.inv)
+		} else {
+			rt.settling = nil // the runtime is discarded with them
 		}
 	}()
 	j.fn()
 	// Turn-end work may itself queue microtasks (resolving promises); they
 	// drain when each callback's entry into the VM returns.
-	for len(rt.turnEnd) > 0 && rt.deathNote == nil && !rt.watchFired() && !rt.memFired.Load() {
-		fns := rt.turnEnd
-		rt.turnEnd = nil
-		for _, fn := range fns {
-			fn()
+	// So may settled promises' callbacks, which run once the job's own
+	// microtasks and turn-end work are done.
+	for rt.deathNote == nil && !rt.watchFired() && !rt.memFired.Load() {
+		if len(rt.turnEnd) > 0 {
+			fns := rt.turnEnd
+			rt.turnEnd = nil
+			for _, fn := range fns {
+				fn()
+			}
+			continue
+		}
+		if len(rt.settling) == 0 || !rt.reportSettled() {
+			break
 		}
 	}
 	return nil

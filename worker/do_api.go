@@ -328,7 +328,7 @@ func (l *objectLive) fetchFollowing(req webapi.OutgoingRequest, hops int, delive
 		done()
 		return
 	}
-	l.inst.w.await(l.inst, v, func(val goja.Value, err error) {
+	l.inst.w.awaitOutcome(l.inst, v, func(val goja.Value, err error) {
 		if err != nil {
 			fail(l.objectError(err))
 			done()
@@ -702,7 +702,7 @@ func (a *doAPI) defineState() {
 	c.Method("waitUntil", 1, func(call goja.FunctionCall) goja.Value {
 		l := liveOf(call.This)
 		l.active++
-		a.inst.w.await(a.inst, call.Argument(0), func(goja.Value, error) {
+		a.inst.w.awaitOutcome(a.inst, call.Argument(0), func(goja.Value, error) {
 			l.active--
 			l.maybeIdle()
 		})

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -206,5 +207,68 @@ class App extends host.WorkerEntrypoint {
 return { default: App };`), Vars: []Var{{"NAME", "ok"}}})
 	if code, body, _ := get(t, srv.URL); code != 200 || body != "entry ok" {
 		t.Fatalf("%d %q", code, body)
+	}
+}
+
+// A handler or waitUntil promise that rejects after it was returned is
+// answered (500) or logged once, and never also reported as an unhandled
+// rejection: kiln waits on those promises.
+func TestLateRejectionsOfAwaitedPromisesAreHandled(t *testing.T) {
+	logs := newLogCapture()
+	srv := start(t, Spec{Runtimes: 1, Logger: slog.New(slog.NewTextHandler(logs, nil)), Script: module(`
+return { default: { async fetch(request, env, ctx) {
+	const tick = () => new Promise(resolve => setTimeout(resolve, 0));
+	if (new URL(request.url).pathname === "/later") {
+		ctx.waitUntil(tick().then(() => { throw new Error("late waitUntil failure"); }));
+		return new Response("ok");
+	}
+	await tick();
+	throw new Error("late handler failure");
+} } };`)})
+	if code, _, _ := get(t, srv.URL+"/"); code != 500 {
+		t.Fatalf("late handler failure answered %d", code)
+	}
+	if code, _, _ := get(t, srv.URL+"/later"); code != 200 {
+		t.Fatalf("/later answered %d", code)
+	}
+	out := logs.waitFor("late waitUntil failure")
+	if strings.Count(out, "late waitUntil failure") != 1 || strings.Contains(out, "Uncaught (in promise) Error: late handler") {
+		t.Fatalf("log:\n%s", out)
+	}
+	if strings.Contains(out, "Uncaught (in promise)") && !strings.Contains(out, "error in waitUntil()") {
+		t.Fatalf("an awaited rejection was reported as unhandled:\n%s", out)
+	}
+}
+
+// logCapture is a log destination that tests can wait on.
+type logCapture struct {
+	mu      sync.Mutex
+	text    strings.Builder
+	written chan struct{} // signalled after each write
+}
+
+func newLogCapture() *logCapture { return &logCapture{written: make(chan struct{}, 1)} }
+
+func (c *logCapture) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.text.Write(p)
+	c.mu.Unlock()
+	select {
+	case c.written <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// waitFor returns the log once it contains s.
+func (c *logCapture) waitFor(s string) string {
+	for {
+		c.mu.Lock()
+		out := c.text.String()
+		c.mu.Unlock()
+		if strings.Contains(out, s) {
+			return out
+		}
+		<-c.written
 	}
 }

@@ -1,0 +1,153 @@
+package js
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dop251/goja"
+)
+
+// doJob runs fn as one job on rt and waits for the job, including its end
+// (turn-end work and settled promises' callbacks), to finish.
+func doJob(t *testing.T, rt *Runtime, fn func(vm *goja.Runtime)) {
+	t.Helper()
+	done := make(chan struct{})
+	if !rt.Submit(nil, func() { fn(rt.VM()) }) || !rt.Submit(nil, func() { close(done) }) {
+		t.Fatal("runtime is dead")
+	}
+	<-done
+}
+
+func TestOnSettledRunsAfterTheJobsMicrotasksInOrder(t *testing.T) {
+	rt := NewRuntime(Options{})
+	defer rt.Close()
+	var log []string
+	var resolveA, resolveB func(any) error
+	doJob(t, rt, func(vm *goja.Runtime) {
+		var a, b *goja.Promise
+		a, resolveA, _ = vm.NewPromise()
+		b, resolveB, _ = vm.NewPromise()
+		for i, p := range []*goja.Promise{a, b} {
+			name := []string{"a", "b"}[i]
+			if !rt.OnSettled(p, func() { log = append(log, fmt.Sprintf("settled %s=%v", name, p.Result())) }) {
+				t.Errorf("OnSettled(%s) refused a pending promise", name)
+			}
+		}
+		_ = vm.Set("note", func(s string) { log = append(log, s) })
+	})
+	if len(log) != 0 {
+		t.Fatalf("callbacks ran before anything settled: %v", log)
+	}
+	// One job settles both (b first) and queues microtasks (which drain
+	// when RunString returns): the callbacks run after the whole job, in
+	// the order the promises were watched.
+	doJob(t, rt, func(vm *goja.Runtime) {
+		_ = resolveB(2)
+		_ = resolveA(1)
+		_, err := vm.RunString(`Promise.resolve().then(() => note("microtask")).then(() => note("second microtask"))`)
+		if err != nil {
+			t.Error(err)
+		}
+		log = append(log, "job body done")
+	})
+	want := []string{"microtask", "second microtask", "job body done", "settled a=1", "settled b=2"}
+	if fmt.Sprint(log) != fmt.Sprint(want) {
+		t.Fatalf("order was %q, want %q", log, want)
+	}
+}
+
+func TestOnSettledCountsARejectionAsHandled(t *testing.T) {
+	unhandled := make(chan string, 4)
+	rt := NewRuntime(Options{OnUnhandledRejection: func(_ *Invocation, ex *Exception) { unhandled <- ex.Value }})
+	defer rt.Close()
+	var watchedReject, otherReject func(any) error
+	var got []string
+	doJob(t, rt, func(vm *goja.Runtime) {
+		var watched *goja.Promise
+		watched, _, watchedReject = vm.NewPromise()
+		_, _, otherReject = vm.NewPromise()
+		rt.OnSettled(watched, func() {
+			got = append(got, fmt.Sprintf("%v %v", watched.State() == goja.PromiseStateRejected, watched.Result()))
+		})
+	})
+	doJob(t, rt, func(vm *goja.Runtime) {
+		_ = watchedReject(vm.ToValue("watched"))
+		_ = otherReject(vm.ToValue("other"))
+	})
+	if fmt.Sprint(got) != "[true watched]" {
+		t.Fatalf("callback saw %v", got)
+	}
+	// Only the promise nobody waited for is reported.
+	if v := <-unhandled; !strings.HasPrefix(v, "Uncaught (in promise)") || !strings.HasSuffix(v, "other") {
+		t.Fatalf("reported %q", v)
+	}
+	select {
+	case v := <-unhandled:
+		t.Fatalf("also reported %q", v)
+	default:
+	}
+}
+
+func TestOnSettledRefusesSettledPromisesAndTooMany(t *testing.T) {
+	rt := NewRuntime(Options{})
+	defer rt.Close()
+	ran := 0
+	doJob(t, rt, func(vm *goja.Runtime) {
+		p, resolve, _ := vm.NewPromise()
+		_ = resolve(1)
+		if rt.OnSettled(p, func() { ran++ }) {
+			t.Error("OnSettled accepted a settled promise")
+		}
+		var resolves []func(any) error
+		for i := 0; i < maxSettling; i++ {
+			q, resolve, _ := vm.NewPromise()
+			resolves = append(resolves, resolve)
+			if !rt.OnSettled(q, func() { ran++ }) {
+				t.Fatalf("OnSettled refused promise %d of %d", i+1, maxSettling)
+			}
+		}
+		q, _, _ := vm.NewPromise()
+		if rt.OnSettled(q, func() { ran++ }) {
+			t.Errorf("OnSettled accepted promise %d", maxSettling+1)
+		}
+		for _, resolve := range resolves {
+			_ = resolve(nil)
+		}
+	})
+	if ran != maxSettling {
+		t.Fatalf("%d callbacks ran, want %d", ran, maxSettling)
+	}
+	// Settled promises leave the watch: there is room again.
+	doJob(t, rt, func(vm *goja.Runtime) {
+		q, _, _ := vm.NewPromise()
+		if !rt.OnSettled(q, func() {}) {
+			t.Error("OnSettled still full after every watched promise settled")
+		}
+	})
+}
+
+func TestOnSettledCallbackMaySettleMoreAndQueueTurnEndWork(t *testing.T) {
+	rt := NewRuntime(Options{})
+	defer rt.Close()
+	var log []string
+	err := rt.Do(context.Background(), func(vm *goja.Runtime) error {
+		first, resolveFirst, _ := vm.NewPromise()
+		second, resolveSecond, _ := vm.NewPromise()
+		rt.OnSettled(first, func() {
+			log = append(log, "first")
+			rt.AtTurnEnd(func() { log = append(log, "turn end") })
+			_ = resolveSecond(nil)
+		})
+		rt.OnSettled(second, func() { log = append(log, "second") })
+		return resolveFirst(nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doJob(t, rt, func(*goja.Runtime) {})
+	if fmt.Sprint(log) != "[first turn end second]" {
+		t.Fatalf("ran %v", log)
+	}
+}
