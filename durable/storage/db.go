@@ -125,6 +125,7 @@ type DB struct {
 	// read after the first commit.
 	pageSize int64
 	wal      walReserve
+	walFile  walFile // the -wal file's descriptor (SyncFull)
 
 	interrupt context.Context // applied to conn when it opens
 
@@ -147,6 +148,7 @@ func Open(path string, opts Options) (_ *DB, err error) {
 	}
 	db := &DB{
 		path:      abs,
+		walFile:   walFile{path: abs + "-wal"},
 		opts:      opts,
 		stmts:     map[string]*sqlite3.Stmt{},
 		userStmts: newStmtCache(),
@@ -206,7 +208,7 @@ func (db *DB) ensureConn() (err error) {
 		for _, d := range db.newDirs {
 			dirs = append(dirs, filepath.Dir(d))
 		}
-		db.sync.Store(newSyncer(db.path, dirs, db.opts.beforeSync))
+		db.sync.Store(newSyncer(db.path, &db.walFile, dirs, db.opts.beforeSync))
 	}
 	return nil
 }
@@ -609,7 +611,8 @@ func (db *DB) Close() (err error) {
 		s.Close()
 	}
 	db.stmts = nil
-	db.wal.close()
+	db.wal.reset()
+	db.walFile.close()
 	var perr error
 	if db.newWAL {
 		// Closing checkpoints the WAL into the database file: with its

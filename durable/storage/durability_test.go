@@ -197,9 +197,7 @@ func TestFsyncFailureIsSticky(t *testing.T) {
 	}
 	put(t, db, "k", "v")
 	seq := commit(t, db)
-	if err := os.Remove(path + "-wal"); err != nil { // the syncer cannot find the log
-		t.Fatal(err)
-	}
+	loseWAL(t, db)
 	err = <-db.Durable(seq)
 	if !errors.Is(err, ErrDurability) {
 		t.Fatalf("barrier error: %v", err)
@@ -402,11 +400,20 @@ func TestOnDurable(t *testing.T) {
 	}()
 	put(t, fdb, "k", "v")
 	fseq := commit(t, fdb)
-	if err := os.Remove(failing + "-wal"); err != nil { // the syncer cannot find the log
-		t.Fatal(err)
-	}
+	loseWAL(t, fdb)
 	fdb.OnDurable(fseq, func(err error) { called <- err })
 	if err := <-called; !errors.Is(err, ErrDurability) {
 		t.Fatalf("a failed fsync called back with %v", err)
 	}
+}
+
+// loseWAL makes the barrier fail: the -wal file is removed and the
+// descriptor kiln kept on it closed, so the next fsync round cannot open
+// it. Call it while nobody waits for a commit (the barrier is idle).
+func loseWAL(t *testing.T, db *DB) {
+	t.Helper()
+	if err := os.Remove(db.path + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	db.walFile.close()
 }

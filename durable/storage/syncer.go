@@ -16,8 +16,8 @@ import (
 // waiters of all those commits are released together (group commit).
 // See doc.go for why this is as safe as synchronous=FULL.
 type syncer struct {
-	walPath string
-	dbPath  string
+	wal    *walFile
+	dbPath string
 	// dirs to fsync, once, before the first barrier resolves: the parent
 	// directory of the database (so the -wal file's name is durable), and
 	// the parents of directories Open created.
@@ -34,7 +34,6 @@ type syncer struct {
 	done      chan struct{}
 
 	// owned by the goroutine
-	wal        *os.File
 	dirsSynced bool
 }
 
@@ -66,9 +65,9 @@ func runAll(calls []func()) {
 	}
 }
 
-func newSyncer(dbPath string, dirs []string, hook func()) *syncer {
+func newSyncer(dbPath string, wal *walFile, dirs []string, hook func()) *syncer {
 	s := &syncer{
-		walPath:    dbPath + "-wal",
+		wal:        wal,
 		dbPath:     dbPath,
 		dirs:       dirs,
 		beforeSync: hook,
@@ -201,9 +200,6 @@ func (s *syncer) run() {
 	s.waiters = nil
 	s.mu.Unlock()
 	runAll(calls)
-	if s.wal != nil {
-		s.wal.Close()
-	}
 	close(s.done)
 }
 
@@ -214,7 +210,8 @@ func (s *syncer) syncOnce() error {
 	if s.beforeSync != nil {
 		s.beforeSync()
 	}
-	if err := s.openWAL(); err != nil {
+	wal, err := s.wal.open()
+	if err != nil {
 		return err
 	}
 	if !s.dirsSynced {
@@ -228,31 +225,9 @@ func (s *syncer) syncOnce() error {
 		}
 		s.dirsSynced = true
 	}
-	if err := s.wal.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", s.walPath, err)
+	if err := wal.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", s.wal.path, err)
 	}
-	return nil
-}
-
-// openWAL opens the -wal file, or opens it again if SQLite replaced it
-// (the file at walPath is not the one open), in which case the directory
-// entry is made durable again.
-func (s *syncer) openWAL() error {
-	if s.wal != nil {
-		a, err1 := s.wal.Stat()
-		b, err2 := os.Stat(s.walPath)
-		if err1 == nil && err2 == nil && os.SameFile(a, b) {
-			return nil
-		}
-		s.wal.Close()
-		s.wal = nil
-		s.dirsSynced = false
-	}
-	f, err := os.OpenFile(s.walPath, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("open %s for fsync: %w", s.walPath, err)
-	}
-	s.wal = f
 	return nil
 }
 

@@ -27,8 +27,7 @@ const walReserveFrames = 16
 // writes on), so they never touch a frame. Failing to reserve changes
 // nothing but speed, so errors are ignored.
 type walReserve struct {
-	file     *os.File // the -wal file, opened after a commit created it
-	reserved int64    // the file's length as last extended or seen
+	reserved int64 // the file's length as last extended or seen
 }
 
 // zeroBlock is what the reserve is written with. It is only ever read:
@@ -38,18 +37,16 @@ var zeroBlock [64 << 10]byte
 
 // extend makes the -wal file at least a few frames longer than end, the
 // offset just past the last frame written, up to limit.
-func (w *walReserve) extend(walPath string, end, frame, limit int64) {
+// wal opens the -wal file (after a commit created it).
+func (w *walReserve) extend(wal func() (*os.File, error), end, frame, limit int64) {
 	if end+frame*walReserveFrames/2 <= w.reserved || w.reserved >= limit {
 		return
 	}
-	if w.file == nil {
-		f, err := os.OpenFile(walPath, os.O_RDWR, 0)
-		if err != nil {
-			return
-		}
-		w.file = f
+	file, err := wal()
+	if err != nil {
+		return
 	}
-	fi, err := w.file.Stat()
+	fi, err := file.Stat()
 	if err != nil {
 		return
 	}
@@ -61,7 +58,7 @@ func (w *walReserve) extend(walPath string, end, frame, limit int64) {
 	}
 	for off := size; off < target; {
 		n := min(target-off, int64(len(zeroBlock)))
-		if _, err := w.file.WriteAt(zeroBlock[:n], off); err != nil {
+		if _, err := file.WriteAt(zeroBlock[:n], off); err != nil {
 			return
 		}
 		off += n
@@ -69,11 +66,6 @@ func (w *walReserve) extend(walPath string, end, frame, limit int64) {
 	}
 }
 
-// close forgets the file (SQLite removes or keeps it; the connection is
-// closing).
-func (w *walReserve) close() {
-	if w.file != nil {
-		_ = w.file.Close()
-	}
-	*w = walReserve{}
-}
+// reset forgets what was reserved (the connection is closing; SQLite
+// removes or keeps the file).
+func (w *walReserve) reset() { *w = walReserve{} }

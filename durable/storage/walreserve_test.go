@@ -72,11 +72,11 @@ func BenchmarkFrameFsync(b *testing.B) {
 				defer f.Close()
 				buf := bytes.Repeat([]byte{1}, frame)
 				var w walReserve
-				w.file = f
+				wal := func() (*os.File, error) { return f, nil }
 				var off int64
 				for pb.Next() {
 					if mode == "reserved" {
-						w.extend("", off+frame, frame, 1<<40)
+						w.extend(wal, off+frame, frame, 1<<40)
 					}
 					if _, err := f.WriteAt(buf, off); err != nil {
 						b.Error(err)
