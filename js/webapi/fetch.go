@@ -399,7 +399,7 @@ func (api *fetchAPI) fetchWebSocket(r *request, p *goja.Promise, resolve, reject
 	vm := api.vm
 	target := "ws" + strings.TrimPrefix(r.url, "http")
 	header := http.Header{}
-	for _, e := range r.hdr.list {
+	for _, e := range r.hdr.all() {
 		switch e.name {
 		case "upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host":
 			continue

@@ -19,10 +19,36 @@ const (
 type headerEntry struct{ name, value string } // name is lower case
 
 // headers is the Go implementation of a Headers object: an ordered list of
-// lower-cased names and values.
+// lower-cased names and values. Headers that come from Go (a request kiln
+// received, a response passed on) keep the net/http map they came from
+// and build the list only if a script looks at them: most requests and
+// responses travel through a Worker without their headers being read, and
+// then toHTTP copies the map as it is.
 type headers struct {
-	list  []headerEntry
+	items []headerEntry // read through all()
+	src   http.Header   // non-nil: items not built yet; never modified
 	guard headerGuard
+}
+
+// all returns the entries, building them from src first if needed.
+func (h *headers) all() []headerEntry {
+	if h.src != nil {
+		src := h.src
+		h.src = nil
+		h.items = make([]headerEntry, 0, len(src))
+		keys := make([]string, 0, len(src))
+		for k := range src {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			name := strings.ToLower(k)
+			for _, v := range src[k] {
+				h.items = append(h.items, headerEntry{name, v})
+			}
+		}
+	}
+	return h.items
 }
 
 func isTokenChar(c byte) bool {
@@ -58,7 +84,7 @@ func normalizeValue(v string) (string, bool) {
 
 func (h *headers) get(name string) (string, bool) {
 	var parts []string
-	for _, e := range h.list {
+	for _, e := range h.all() {
 		if e.name == name {
 			parts = append(parts, e.value)
 		}
@@ -76,7 +102,7 @@ func (h *headers) getOr(name string) string {
 }
 
 func (h *headers) has(name string) bool {
-	for _, e := range h.list {
+	for _, e := range h.all() {
 		if e.name == name {
 			return true
 		}
@@ -85,47 +111,51 @@ func (h *headers) has(name string) bool {
 }
 
 func (h *headers) del(name string) {
-	out := h.list[:0]
-	for _, e := range h.list {
+	list := h.all()
+	out := list[:0]
+	for _, e := range list {
 		if e.name != name {
 			out = append(out, e)
 		}
 	}
-	h.list = out
+	h.items = out
 }
 
 func (h *headers) set(name, value string) {
-	for i, e := range h.list {
+	list := h.all()
+	for i, e := range list {
 		if e.name == name {
-			h.list[i].value = value
+			list[i].value = value
 			h.del2(name, i)
 			return
 		}
 	}
-	h.list = append(h.list, headerEntry{name, value})
+	h.items = append(list, headerEntry{name, value})
 }
 
 // del2 removes every entry named name after index keep.
 func (h *headers) del2(name string, keep int) {
-	out := h.list[:keep+1]
-	for _, e := range h.list[keep+1:] {
+	list := h.all()
+	out := list[:keep+1]
+	for _, e := range list[keep+1:] {
 		if e.name != name {
 			out = append(out, e)
 		}
 	}
-	h.list = out
+	h.items = out
 }
 
 func (h *headers) add(name, value string) {
-	h.list = append(h.list, headerEntry{name, value})
+	h.items = append(h.all(), headerEntry{name, value})
 }
 
 // sorted returns the name/value pairs a Headers iterator yields: names sorted,
 // values of one name combined, except set-cookie which is never combined.
 func (h *headers) sorted() [][2]string {
-	names := make([]string, 0, len(h.list))
+	list := h.all()
+	names := make([]string, 0, len(list))
 	seen := map[string]bool{}
-	for _, e := range h.list {
+	for _, e := range list {
 		if !seen[e.name] {
 			seen[e.name] = true
 			names = append(names, e.name)
@@ -135,7 +165,7 @@ func (h *headers) sorted() [][2]string {
 	out := make([][2]string, 0, len(names))
 	for _, n := range names {
 		if n == "set-cookie" {
-			for _, e := range h.list {
+			for _, e := range list {
 				if e.name == n {
 					out = append(out, [2]string{n, e.value})
 				}
@@ -149,33 +179,36 @@ func (h *headers) sorted() [][2]string {
 }
 
 func (h *headers) clone() *headers {
-	return &headers{list: append([]headerEntry(nil), h.list...)}
+	if h.src != nil {
+		return &headers{src: h.src} // src is never modified: both may keep it
+	}
+	return &headers{items: append([]headerEntry(nil), h.items...)}
 }
 
 // toHTTP copies the list into a net/http header map.
 func (h *headers) toHTTP(dst http.Header) {
-	for _, e := range h.list {
+	if h.src != nil {
+		for k, vs := range h.src {
+			k = http.CanonicalHeaderKey(k)
+			dst[k] = append(dst[k], vs...)
+		}
+		return
+	}
+	for _, e := range h.items {
 		k := http.CanonicalHeaderKey(e.name)
 		dst[k] = append(dst[k], e.value)
 	}
 }
 
-// headersFromHTTP builds the list from a net/http header map, names sorted so
-// that the order is deterministic.
+// headersFromHTTP makes headers of a net/http header map: names lower-cased
+// and sorted, so that the order is deterministic. The map is kept, and
+// read when the headers are first used: the caller must not change it
+// afterwards.
 func headersFromHTTP(src http.Header, guard headerGuard) *headers {
-	h := &headers{guard: guard, list: make([]headerEntry, 0, len(src))}
-	keys := make([]string, 0, len(src))
-	for k := range src {
-		keys = append(keys, k)
+	if len(src) == 0 {
+		return &headers{guard: guard}
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		name := strings.ToLower(k)
-		for _, v := range src[k] {
-			h.list = append(h.list, headerEntry{name, v})
-		}
-	}
-	return h
+	return &headers{src: src, guard: guard}
 }
 
 // headersAPI holds the Headers class of one runtime.
@@ -305,7 +338,7 @@ func installHeaders(vm *goja.Runtime) *headersAPI {
 
 func (api *headersAPI) values(h *headers, name string) goja.Value {
 	var out []any
-	for _, e := range h.list {
+	for _, e := range h.all() {
 		if e.name == name {
 			out = append(out, e.value)
 		}
@@ -335,7 +368,7 @@ func (api *headersAPI) fill(h *headers, init goja.Value) {
 		h.add(strings.ToLower(name), val)
 	}
 	if other, ok := Impl[*headers](obj); ok {
-		h.list = append(h.list, other.list...)
+		h.items = append(h.all(), other.all()...)
 		return
 	}
 	if iterFn, ok := goja.AssertFunction(obj.GetSymbol(goja.SymIterator)); ok {

@@ -1,0 +1,62 @@
+package webapi
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"testing"
+)
+
+// Headers made from a net/http map keep it until first used; reading,
+// cloning, changing and converting back all behave as if the list had
+// been built at once, and the map itself is never changed.
+func TestHeadersFromHTTPAreBuiltOnFirstUse(t *testing.T) {
+	src := http.Header{"Content-Type": {"text/plain"}, "X-Multi": {"a", "b"}, "Accept": {"*/*"}}
+	snapshot := src.Clone()
+
+	untouched := headersFromHTTP(src, guardImmutable)
+	out := http.Header{}
+	untouched.toHTTP(out)
+	if !reflect.DeepEqual(out, snapshot) {
+		t.Fatalf("untouched headers converted back to %v, want %v", out, snapshot)
+	}
+	out["X-Multi"][0] = "changed" // the copy does not share the map's slices
+	if src["X-Multi"][0] != "a" {
+		t.Fatal("toHTTP shared a value slice with the source map")
+	}
+
+	h := headersFromHTTP(src, guardImmutable)
+	cp := h.clone()
+	cp.set("x-multi", "c")
+	cp.add("x-new", "n")
+	cp.del("accept")
+	if v, _ := h.get("x-multi"); v != "a, b" {
+		t.Fatalf("original x-multi = %q after the clone changed", v)
+	}
+	if got := fmt.Sprint(h.sorted()); got != "[[accept */*] [content-type text/plain] [x-multi a, b]]" {
+		t.Fatalf("original iterates as %s", got)
+	}
+	if got := fmt.Sprint(cp.sorted()); got != "[[content-type text/plain] [x-multi c] [x-new n]]" {
+		t.Fatalf("clone iterates as %s", got)
+	}
+	if !reflect.DeepEqual(src, snapshot) {
+		t.Fatalf("the source map changed: %v", src)
+	}
+	out = http.Header{}
+	cp.toHTTP(out)
+	want := http.Header{"Content-Type": {"text/plain"}, "X-Multi": {"c"}, "X-New": {"n"}}
+	if !reflect.DeepEqual(out, want) {
+		t.Fatalf("changed clone converted to %v, want %v", out, want)
+	}
+
+	// A map with names not in canonical form reads the same either way.
+	odd := http.Header{"x-lower": {"1"}}
+	out = http.Header{}
+	headersFromHTTP(odd, guardNone).toHTTP(out)
+	if out.Get("X-Lower") != "1" || len(out) != 1 {
+		t.Fatalf("non-canonical name converted to %v", out)
+	}
+	if v, ok := headersFromHTTP(odd, guardNone).get("x-lower"); !ok || v != "1" {
+		t.Fatalf("get(x-lower) = %q, %v", v, ok)
+	}
+}
