@@ -280,6 +280,44 @@ func TestOutputGateReleasesAfterCommit(t *testing.T) {
 	}
 }
 
+// A reply that a handler gives after its turn's commit failed (here a
+// deferred foreign key that COMMIT rejects) is never released as if the
+// writes had been kept: the caller gets the reset error. The handler's
+// promise settles in a later job (after a timer) on purpose: that job's
+// commit then runs before the reply is handed to the output gate. The
+// tables are made by an earlier request, whose reply waited for them to be
+// durable, so the reply could otherwise go out at once.
+func TestReplyAfterAFailedCommitIsNotReleased(t *testing.T) {
+	srv := startObj(t, module(`
+const { DurableObject } = globalThis[Symbol.for("kiln.host")];
+class Obj extends DurableObject {
+	async fetch(request) {
+		const sql = this.ctx.storage.sql;
+		if (new URL(request.url).pathname === "/setup") {
+			sql.exec("CREATE TABLE parent(id INTEGER PRIMARY KEY)");
+			sql.exec("CREATE TABLE child(pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
+			return new Response("set up");
+		}
+		await new Promise(resolve => setTimeout(resolve, 1));
+		sql.exec("INSERT INTO child VALUES (42)");
+		return new Response("kept");
+	}
+}
+return { default: { async fetch(request, env) {
+	try {
+		const r = await env.OBJ.getByName("x").fetch("http://x" + new URL(request.url).pathname);
+		return new Response(r.status + " " + await r.text());
+	} catch (e) { return new Response("error: " + e.message); }
+} }, Obj };`))
+	if _, body, _ := get(t, srv.URL+"/setup"); body != "200 set up" {
+		t.Fatalf("setup: %q", body)
+	}
+	_, body, _ := get(t, srv.URL+"/violate")
+	if !strings.HasPrefix(body, "error: ") || !strings.Contains(body, "FOREIGN KEY constraint failed") {
+		t.Fatalf("caller got %q", body)
+	}
+}
+
 func TestStoragePersistsAcrossEvictionAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	h := startStorage(t, dir, time.Millisecond)

@@ -71,7 +71,13 @@ func (s *objectStore) commit() {
 	}
 	seq, err := s.db.Commit()
 	if err != nil {
-		s.l.o.reset(s.l.storageFailure(err), true)
+		// The turn's writes are rolled back. Break the gate now, not when
+		// the reset's teardown runs: a reply sent later in this job (a
+		// handler whose promise settled in it) must not go out as if its
+		// writes had been kept.
+		failure := s.l.storageFailure(err)
+		s.l.output.Break(failure)
+		s.l.o.reset(failure, true)
 		return
 	}
 	if s.confirmedTurn {
