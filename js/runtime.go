@@ -265,8 +265,9 @@ func (rt *Runtime) AtTurnEnd(fn func()) {
 }
 
 // maxSettling bounds the promises OnSettled watches at once: each job's end
-// looks at all of them, so past this many a caller should attach a
-// reaction (then) instead.
+// looks at all of them. Past this many, the longest-watched one is handed
+// to an ordinary reaction (then), so that a promise that never settles
+// does not hold its place, or keep its callback alive, for good.
 const maxSettling = 64
 
 type settleWatch struct {
@@ -279,15 +280,40 @@ type settleWatch struct {
 // order the promises were given. It is a cheaper await than attaching a
 // reaction with then (which builds a derived promise and four function
 // objects): nothing is allocated in the VM. A rejection of p counts as
-// handled. It reports false, and does nothing, when p is already settled
-// or too many promises are watched; the caller then attaches a reaction.
+// handled. It reports false, and does nothing, when p is already settled.
 // Loop only.
 func (rt *Runtime) OnSettled(p *goja.Promise, fn func()) bool {
-	if p.State() != goja.PromiseStatePending || len(rt.settling) >= maxSettling {
+	if p.State() != goja.PromiseStatePending {
 		return false
+	}
+	if len(rt.settling) >= maxSettling {
+		oldest := rt.settling[0]
+		n := copy(rt.settling, rt.settling[1:])
+		rt.settling[n] = settleWatch{}
+		rt.settling = rt.settling[:n]
+		rt.react(oldest)
 	}
 	rt.settling = append(rt.settling, settleWatch{p: p, fn: fn})
 	return true
+}
+
+// react runs w's callback from a reaction on its promise instead: in the
+// microtask that follows the settlement.
+func (rt *Runtime) react(w settleWatch) {
+	vm := rt.vm
+	obj := vm.ToValue(w.p).ToObject(vm)
+	cb := vm.ToValue(func(goja.FunctionCall) goja.Value {
+		w.fn()
+		return goja.Undefined()
+	})
+	if then, ok := goja.AssertFunction(obj.Get("then")); ok {
+		if _, err := then(obj, cb, cb); err == nil {
+			return
+		}
+	}
+	// Promise.prototype.then was replaced by something that failed: keep
+	// watching rather than lose the callback.
+	rt.settling = append(rt.settling, w)
 }
 
 // reportSettled runs the callbacks of the watched promises that have

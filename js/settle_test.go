@@ -90,42 +90,66 @@ func TestOnSettledCountsARejectionAsHandled(t *testing.T) {
 	}
 }
 
-func TestOnSettledRefusesSettledPromisesAndTooMany(t *testing.T) {
+func TestOnSettledRefusesSettledPromises(t *testing.T) {
 	rt := NewRuntime(Options{})
 	defer rt.Close()
-	ran := 0
 	doJob(t, rt, func(vm *goja.Runtime) {
 		p, resolve, _ := vm.NewPromise()
 		_ = resolve(1)
-		if rt.OnSettled(p, func() { ran++ }) {
+		if rt.OnSettled(p, func() { t.Error("callback of a refused promise ran") }) {
 			t.Error("OnSettled accepted a settled promise")
 		}
-		var resolves []func(any) error
-		for i := 0; i < maxSettling; i++ {
-			q, resolve, _ := vm.NewPromise()
-			resolves = append(resolves, resolve)
-			if !rt.OnSettled(q, func() { ran++ }) {
-				t.Fatalf("OnSettled refused promise %d of %d", i+1, maxSettling)
+	})
+}
+
+// Past maxSettling the longest-watched promise moves to a reaction: every
+// callback still runs exactly once, that one in a microtask.
+func TestOnSettledHandsTheOldestToAReactionWhenFull(t *testing.T) {
+	unhandled := make(chan string, 1)
+	rt := NewRuntime(Options{OnUnhandledRejection: func(_ *Invocation, ex *Exception) { unhandled <- ex.Value }})
+	defer rt.Close()
+	ran := make([]int, maxSettling+1)
+	var order []int
+	var settle []func()
+	doJob(t, rt, func(vm *goja.Runtime) {
+		for i := range maxSettling + 1 {
+			p, resolve, reject := vm.NewPromise()
+			settle = append(settle, func() {
+				if i == 0 {
+					_ = reject(vm.ToValue("first"))
+				} else {
+					_ = resolve(i)
+				}
+			})
+			if !rt.OnSettled(p, func() { ran[i]++; order = append(order, i) }) {
+				t.Fatalf("OnSettled refused promise %d", i)
 			}
 		}
-		q, _, _ := vm.NewPromise()
-		if rt.OnSettled(q, func() { ran++ }) {
-			t.Errorf("OnSettled accepted promise %d", maxSettling+1)
-		}
-		for _, resolve := range resolves {
-			_ = resolve(nil)
+		if len(rt.settling) != maxSettling {
+			t.Errorf("%d promises watched, want %d", len(rt.settling), maxSettling)
 		}
 	})
-	if ran != maxSettling {
-		t.Fatalf("%d callbacks ran, want %d", ran, maxSettling)
-	}
-	// Settled promises leave the watch: there is room again.
 	doJob(t, rt, func(vm *goja.Runtime) {
-		q, _, _ := vm.NewPromise()
-		if !rt.OnSettled(q, func() {}) {
-			t.Error("OnSettled still full after every watched promise settled")
+		for i := len(settle) - 1; i >= 0; i-- {
+			settle[i]()
 		}
 	})
+	for i, n := range ran {
+		if n != 1 {
+			t.Fatalf("callback %d ran %d times", i, n)
+		}
+	}
+	if order[0] != 0 || order[1] != 1 || order[len(order)-1] != maxSettling {
+		t.Fatalf("callbacks ran in the order %v", order)
+	}
+	if len(rt.settling) != 0 {
+		t.Fatalf("%d promises still watched", len(rt.settling))
+	}
+	select {
+	case v := <-unhandled:
+		t.Fatalf("the reacted-to rejection was reported: %s", v)
+	default:
+	}
 }
 
 func TestOnSettledCallbackMaySettleMoreAndQueueTurnEndWork(t *testing.T) {
