@@ -8,11 +8,13 @@ import (
 
 // walFile is the one descriptor kiln keeps on a database's -wal file: the
 // durability barrier fsyncs it and the reserve writes zeros through it.
-// SQLite creates the file at its connection's first write and keeps that
-// same file (rewriting it from the start after a checkpoint, never
-// replacing it) until the connection closes, which happens only after the
-// barrier has stopped; so the file is opened once, on first use, and
-// never needs to be looked up again.
+// SQLite creates the file when its connection first uses the WAL and
+// keeps that same file (rewriting it from the start after a checkpoint,
+// never replacing it) until the connection closes, which happens only
+// after the barrier has stopped; so the file is opened once, after the
+// first commit, and never needs to be looked up again. (Were someone to
+// delete it meanwhile, the fsyncs would go to the unlinked file; so would
+// SQLite's writes.)
 type walFile struct {
 	path string
 	mu   sync.Mutex
