@@ -318,6 +318,45 @@ return { default: { async fetch(request, env) {
 	}
 }
 
+// A storage transaction whose closure waits across turns (a timer between
+// its writes) commits when it ends, and its caller gets the reply.
+func TestTransactionSpanningTurnsCommits(t *testing.T) {
+	srv := startObj(t, module(`
+const { DurableObject } = globalThis[Symbol.for("kiln.host")];
+class Obj extends DurableObject {
+	async fetch(request) {
+		const s = this.ctx.storage;
+		if (new URL(request.url).pathname === "/get") return new Response(JSON.stringify([await s.get("a"), await s.get("b")]));
+		await s.transaction(async txn => {
+			await txn.put("a", 1);
+			await new Promise(resolve => setTimeout(resolve, 1));
+			await txn.put("b", 2);
+		});
+		return new Response("done");
+	}
+}
+return { default: { async fetch(request, env) {
+	const r = await env.OBJ.getByName("x").fetch("http://x" + new URL(request.url).pathname);
+	return new Response(r.status + " " + await r.text());
+} }, Obj };`))
+	answered := make(chan string, 1)
+	go func() {
+		_, body, _ := get(t, srv.URL+"/txn")
+		answered <- body
+	}()
+	select {
+	case body := <-answered:
+		if body != "200 done" {
+			t.Fatalf("transaction answered %q", body)
+		}
+	case <-time.After(time.Minute): // only bounds a failure: the answer takes milliseconds
+		t.Fatal("the transaction's reply never came: its commit was never made")
+	}
+	if _, body, _ := get(t, srv.URL+"/get"); body != "200 [1,2]" {
+		t.Fatalf("after the transaction: %q", body)
+	}
+}
+
 func TestStoragePersistsAcrossEvictionAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	h := startStorage(t, dir, time.Millisecond)

@@ -62,8 +62,8 @@ func (s *objectStore) commit() {
 		return
 	}
 	if s.l.input.Locked() && s.l.inTransaction > 0 {
-		// A storage transaction spans turns: commit when it ends.
-		s.commitQueued = true
+		// A storage transaction spans turns: commit when it ends (its end
+		// records a write, which queues the commit again).
 		return
 	}
 	if s.alarmChanged {
