@@ -7,11 +7,13 @@ import "sync"
 // by their commit sequence; a message waits for the sequence that was
 // current when it was produced. If a write fails, the gate breaks: every
 // message waiting for that write or a later one gets the error, and so does
-// every later message (case 152). Safe for concurrent use.
+// every later message (case 152); messages already waiting for earlier
+// writes still go once those are durable. Safe for concurrent use.
 type OutputGate struct {
 	mu      sync.Mutex
 	durable uint64
 	broken  error
+	keep    uint64 // when broken: the last write that may still become durable
 	waiters []gateWaiter
 }
 
@@ -81,7 +83,10 @@ func (g *OutputGate) Then(target uint64, fn func(error)) {
 func (g *OutputGate) Advance(seq uint64) {
 	var calls []func()
 	g.mu.Lock()
-	if seq <= g.durable || g.broken != nil {
+	if g.broken != nil {
+		seq = min(seq, g.keep)
+	}
+	if seq <= g.durable {
 		g.mu.Unlock()
 		return
 	}
@@ -105,17 +110,36 @@ func (g *OutputGate) Advance(seq uint64) {
 // Break fails the write after the durable point: waiters and every later
 // Wait get err.
 func (g *OutputGate) Break(err error) {
+	g.mu.Lock()
+	keep := g.durable
+	g.mu.Unlock()
+	g.BreakAfter(keep, err)
+}
+
+// BreakAfter fails the writes after keep (a commit that could not be made):
+// messages waiting for them get err, and so does every message from now
+// on, whatever it waits for; messages already waiting for writes up to
+// keep are still released by Advance once those are durable. A gate that
+// is broken already can only fail more of its waiters.
+func (g *OutputGate) BreakAfter(keep uint64, err error) {
 	var calls []func()
 	g.mu.Lock()
-	if g.broken != nil {
-		g.mu.Unlock()
-		return
+	if g.broken == nil {
+		g.broken, g.keep = err, max(keep, g.durable)
+	} else {
+		g.keep = max(min(g.keep, keep), g.durable)
+		err = g.broken
 	}
-	g.broken = err
+	kept := g.waiters[:0]
 	for _, w := range g.waiters {
+		if w.target <= g.keep {
+			kept = append(kept, w)
+			continue
+		}
 		w.settle(err, &calls)
 	}
-	g.waiters = nil
+	clear(g.waiters[len(kept):])
+	g.waiters = kept
 	g.mu.Unlock()
 	for _, c := range calls {
 		c()

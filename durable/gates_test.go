@@ -138,3 +138,41 @@ func TestOutputGateThen(t *testing.T) {
 		t.Fatalf("called again: %v", calls)
 	}
 }
+
+// A commit that could not be made fails the messages waiting for it and
+// every message produced afterwards, whatever it waits for; messages
+// already waiting for earlier commits go once those are durable.
+func TestOutputGateBreakAfter(t *testing.T) {
+	var g OutputGate
+	g.Advance(1)
+	earlier := g.Wait(2) // commit 2 made, not yet durable
+	failed := g.Wait(3)  // waits for commit 3, which fails
+	boom := errors.New("commit failed")
+	g.BreakAfter(2, boom)
+	if err, ok := settled(failed); !ok || !errors.Is(err, boom) {
+		t.Fatalf("a message waiting for the failed commit: %v %v", err, ok)
+	}
+	if _, ok := settled(earlier); ok {
+		t.Fatal("a message waiting for an earlier commit was settled before it was durable")
+	}
+	if err, ok := settled(g.Wait(1)); !ok || !errors.Is(err, boom) {
+		t.Fatalf("a message produced after the failure: %v %v", err, ok)
+	}
+	g.Advance(5) // only writes up to 2 can still become durable
+	if err, ok := settled(earlier); !ok || err != nil {
+		t.Fatalf("the earlier commit's message after it was durable: %v %v", err, ok)
+	}
+	if g.durable != 2 {
+		t.Fatalf("durable point %d, want 2", g.durable)
+	}
+
+	// A later Break (the object's teardown, a failed fsync) fails what is
+	// still waiting.
+	var h OutputGate
+	pending := h.Wait(1)
+	h.BreakAfter(1, boom)
+	h.Break(errors.New("fsync failed"))
+	if err, ok := settled(pending); !ok || !errors.Is(err, boom) {
+		t.Fatalf("after BreakAfter then Break: %v %v", err, ok)
+	}
+}

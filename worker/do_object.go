@@ -285,11 +285,13 @@ func (l *objectLive) teardown(err error) {
 		ev.fail(err)
 		ev.inv.End()
 	}
-	l.output.Break(err)
+	// Closing the storage waits for the commits already made to be
+	// durable, which releases the messages waiting for them; the rest fail.
 	if l.store != nil {
 		l.store.rollbackAndClose()
 		l.store = nil
 	}
+	l.output.Break(err)
 	l.jsObj = nil
 	l.state = nil
 }

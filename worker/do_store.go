@@ -69,14 +69,16 @@ func (s *objectStore) commit() {
 	if s.alarmChanged {
 		s.syncAlarm()
 	}
+	kept := s.db.LastSeq()
 	seq, err := s.db.Commit()
 	if err != nil {
 		// The turn's writes are rolled back. Break the gate now, not when
 		// the reset's teardown runs: a reply sent later in this job (a
 		// handler whose promise settled in it) must not go out as if its
-		// writes had been kept.
+		// writes had been kept. Replies waiting for earlier commits still
+		// go once those are durable.
 		failure := s.l.storageFailure(err)
-		s.l.output.Break(failure)
+		s.l.output.BreakAfter(kept, failure)
 		s.l.o.reset(failure, true)
 		return
 	}
