@@ -72,7 +72,9 @@ func (l *objectLive) runAlarm(ev *doEvent, done func()) {
 		if !l.store.db.InTransaction() {
 			l.store.syncAlarm()
 		}
-		l.release(func() {}, func(error) {}, done)
+		// If the commit fails, the alarm's consumption is rolled back with
+		// the handler's writes (and the index entry is gone): retry it.
+		l.release(func() {}, func(err error) { cl.alarmFailed(l.o.id, err) }, done)
 	}
 	v, err := handler(l.jsObj, info)
 	if err != nil {

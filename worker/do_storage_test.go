@@ -398,6 +398,55 @@ func TestAlarms(t *testing.T) {
 	}
 }
 
+// An alarm handler whose turn cannot commit (it breaks a deferred foreign
+// key) had its writes and the alarm's consumption rolled back: the alarm is
+// retried (after the platform's 2 s backoff) rather than lost.
+func TestAlarmWhoseCommitFailsIsRetried(t *testing.T) {
+	reg := NewRegistry(t.TempDir(), time.Minute)
+	t.Cleanup(reg.closeAlarms)
+	srv := start(t, Spec{Name: "test", Dev: true, Registry: reg, Script: module(`
+const { DurableObject } = globalThis[Symbol.for("kiln.host")];
+class Obj extends DurableObject {
+	async fetch(request) {
+		const s = this.ctx.storage;
+		if (new URL(request.url).pathname === "/setup") {
+			s.sql.exec("CREATE TABLE parent(id INTEGER PRIMARY KEY)");
+			s.sql.exec("CREATE TABLE child(pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
+			s.sql.exec("CREATE TABLE runs(retry INTEGER)");
+			await s.setAlarm(Date.now());
+			return new Response("set up");
+		}
+		await new Promise(resolve => setTimeout(resolve, 20));
+		return new Response(JSON.stringify([s.sql.exec("SELECT retry FROM runs").toArray(), await s.getAlarm()]));
+	}
+	async alarm(info) {
+		const sql = this.ctx.storage.sql;
+		sql.exec("INSERT INTO runs VALUES (?)", info.retryCount);
+		if (info.retryCount === 0) sql.exec("INSERT INTO child VALUES (42)"); // COMMIT fails
+	}
+}
+return { default: { async fetch(request, env) {
+	const r = await env.OBJ.getByName("x").fetch("http://x" + new URL(request.url).pathname);
+	return new Response(await r.text());
+} }, Obj };`),
+		Classes:        []DOClass{{Name: "Obj", SQL: true}},
+		DurableObjects: []DOBinding{{Name: "OBJ", ClassName: "Obj"}},
+	})
+	if _, body, _ := get(t, srv.URL+"/setup"); body != "set up" {
+		t.Fatalf("setup: %q", body)
+	}
+	// The first run's row was rolled back with its commit; the retry's stays.
+	for i := 0; ; i++ {
+		_, body, _ := get(t, srv.URL+"/state")
+		if body == `[[{"retry":1}],null]` {
+			break
+		}
+		if body != `[[],null]` && !strings.HasPrefix(body, `[[],`) || i > 2000 {
+			t.Fatalf("state %s", body)
+		}
+	}
+}
+
 func TestAlarmSetBeforeRestartFiresAfterIt(t *testing.T) {
 	dir := t.TempDir()
 	h := startStorage(t, dir, time.Minute)
