@@ -69,6 +69,8 @@ type Runtime struct {
 	turnEnd    []func()
 	settling   []settleWatch // promises whose settlement a job end reports
 
+	promiseThen goja.Callable // the built-in Promise.prototype.then
+
 	// jobStarted is when the current job began (UnixNano), 0 between jobs;
 	// jobMu orders it with interrupts from the memory guard so that an
 	// interrupt meant for one job never reaches the next.
@@ -135,6 +137,11 @@ func NewRuntime(opts Options) *Runtime {
 		done: make(chan struct{}),
 	}
 	vm.SetPromiseRejectionTracker(rt.trackRejection)
+	// The built-in then, kept before any script can replace
+	// Promise.prototype.then: kiln's own waits on native promises use it.
+	if proto, ok := vm.Get("Promise").ToObject(vm).Get("prototype").(*goja.Object); ok {
+		rt.promiseThen, _ = goja.AssertFunction(proto.Get("then"))
+	}
 	if opts.Memory != nil {
 		opts.Memory.add(rt)
 	}
@@ -300,20 +307,24 @@ func (rt *Runtime) OnSettled(p *goja.Promise, fn func()) bool {
 // react runs w's callback from a reaction on its promise instead: in the
 // microtask that follows the settlement.
 func (rt *Runtime) react(w settleWatch) {
-	vm := rt.vm
-	obj := vm.ToValue(w.p).ToObject(vm)
-	cb := vm.ToValue(func(goja.FunctionCall) goja.Value {
+	cb := func(goja.FunctionCall) goja.Value {
 		w.fn()
 		return goja.Undefined()
-	})
-	if then, ok := goja.AssertFunction(obj.Get("then")); ok {
-		if _, err := then(obj, cb, cb); err == nil {
-			return
-		}
 	}
-	// Promise.prototype.then was replaced by something that failed: keep
-	// watching rather than lose the callback.
-	rt.settling = append(rt.settling, w)
+	if err := rt.Then(w.p, cb, cb); err != nil {
+		// Only an interrupt (the runtime is dying) gets here: keep
+		// watching rather than lose the callback.
+		rt.settling = append(rt.settling, w)
+	}
+}
+
+// Then attaches a reaction to a native promise with the built-in then, so
+// that a script that replaced Promise.prototype.then cannot intercept,
+// repeat or drop kiln's own waits. Loop only.
+func (rt *Runtime) Then(p *goja.Promise, onFulfilled, onRejected func(goja.FunctionCall) goja.Value) error {
+	vm := rt.vm
+	_, err := rt.promiseThen(vm.ToValue(p), vm.ToValue(onFulfilled), vm.ToValue(onRejected))
+	return err
 }
 
 // reportSettled runs the callbacks of the watched promises that have

@@ -175,3 +175,39 @@ func TestOnSettledCallbackMaySettleMoreAndQueueTurnEndWork(t *testing.T) {
 		t.Fatalf("ran %v", log)
 	}
 }
+
+// A script that replaces Promise.prototype.then (with one that drops its
+// callbacks, here) does not reach kiln's own waits: they use the built-in.
+func TestKilnsReactionsIgnoreAReplacedThen(t *testing.T) {
+	rt := NewRuntime(Options{})
+	defer rt.Close()
+	ran := 0
+	var resolves []func(any) error
+	doJob(t, rt, func(vm *goja.Runtime) {
+		if _, err := vm.RunString(`var replacedCalls = 0; Promise.prototype.then = function () { replacedCalls++; };`); err != nil {
+			t.Fatal(err)
+		}
+		for range maxSettling + 1 { // the first is handed to a reaction
+			p, resolve, _ := vm.NewPromise()
+			resolves = append(resolves, resolve)
+			rt.OnSettled(p, func() { ran++ })
+		}
+		p, resolve, _ := vm.NewPromise()
+		resolves = append(resolves, resolve)
+		cb := func(goja.FunctionCall) goja.Value { ran++; return goja.Undefined() }
+		if err := rt.Then(p, cb, cb); err != nil {
+			t.Fatal(err)
+		}
+	})
+	doJob(t, rt, func(vm *goja.Runtime) {
+		for _, resolve := range resolves {
+			_ = resolve(nil)
+		}
+		if n := vm.Get("replacedCalls").ToInteger(); n != 0 {
+			t.Errorf("the script's then was called %d times", n)
+		}
+	})
+	if want := maxSettling + 2; ran != want {
+		t.Fatalf("%d callbacks ran, want %d", ran, want)
+	}
+}

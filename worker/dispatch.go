@@ -267,15 +267,13 @@ func (w *Worker) awaitAt(inst *instance, v goja.Value, atJobEnd bool, then func(
 			return
 		}
 	}
-	obj := vm.ToValue(p).ToObject(vm)
-	thenFn, _ := goja.AssertFunction(obj.Get("then"))
-	_, err := thenFn(obj, vm.ToValue(func(c goja.FunctionCall) goja.Value {
+	err := inst.rt.Then(p, func(c goja.FunctionCall) goja.Value {
 		then(c.Argument(0), nil)
 		return goja.Undefined()
-	}), vm.ToValue(func(c goja.FunctionCall) goja.Value {
+	}, func(c goja.FunctionCall) goja.Value {
 		then(nil, &webapi.ThrownError{Value: c.Argument(0)})
 		return goja.Undefined()
-	}))
+	})
 	if err != nil {
 		then(nil, inst.rt.Check(err))
 	}
