@@ -187,17 +187,28 @@ func (h *headers) clone() *headers {
 
 // toHTTP copies the list into a net/http header map.
 func (h *headers) toHTTP(dst http.Header) {
-	if h.src != nil {
+	if h.src != nil && canonicalMap(h.src) {
 		for k, vs := range h.src {
-			k = http.CanonicalHeaderKey(k)
 			dst[k] = append(dst[k], vs...)
 		}
 		return
 	}
-	for _, e := range h.items {
+	for _, e := range h.all() {
 		k := http.CanonicalHeaderKey(e.name)
 		dst[k] = append(dst[k], e.value)
 	}
+}
+
+// canonicalMap reports whether every name in m is a valid name in its
+// canonical form and has a value: then m, copied as it is, is what the list
+// built from it would convert back to (net/http's maps always are).
+func canonicalMap(m http.Header) bool {
+	for k, vs := range m {
+		if len(vs) == 0 || !validName(k) || http.CanonicalHeaderKey(k) != k {
+			return false
+		}
+	}
+	return true
 }
 
 // headersFromHTTP makes headers of a net/http header map: names lower-cased
