@@ -125,7 +125,7 @@ type DB struct {
 	// read after the first commit.
 	pageSize int64
 	wal      walReserve
-	walFile  walFile // the -wal file's descriptor (SyncFull)
+	walFile  *walFile // the -wal file's descriptor, made with the barrier (SyncFull)
 
 	interrupt context.Context // applied to conn when it opens
 
@@ -148,7 +148,6 @@ func Open(path string, opts Options) (_ *DB, err error) {
 	}
 	db := &DB{
 		path:      abs,
-		walFile:   walFile{path: abs + "-wal"},
 		opts:      opts,
 		stmts:     map[string]*sqlite3.Stmt{},
 		userStmts: newStmtCache(),
@@ -208,7 +207,10 @@ func (db *DB) ensureConn() (err error) {
 		for _, d := range db.newDirs {
 			dirs = append(dirs, filepath.Dir(d))
 		}
-		db.sync.Store(newSyncer(db.path, &db.walFile, dirs, db.opts.beforeSync))
+		// Made here, not in Open: an object that never writes keeps
+		// nothing for it (idle objects are many).
+		db.walFile = &walFile{path: db.path + "-wal"}
+		db.sync.Store(newSyncer(db.path, db.walFile, dirs, db.opts.beforeSync))
 	}
 	return nil
 }
@@ -612,7 +614,9 @@ func (db *DB) Close() (err error) {
 	}
 	db.stmts = nil
 	db.wal.reset()
-	db.walFile.close()
+	if db.walFile != nil {
+		db.walFile.close()
+	}
 	var perr error
 	if db.newWAL {
 		// Closing checkpoints the WAL into the database file: with its

@@ -151,7 +151,9 @@ func (db *DB) reserveWAL() {
 	frame := db.pageSize + frameHeader
 	end := walHeader + int64(db.walPages)*frame
 	limit := walHeader + int64(db.opts.CheckpointPages+walReserveFrames)*frame
-	db.wal.extend(db.walFile.open, end, frame, limit)
+	if db.walFile != nil {
+		db.wal.extend(db.walFile.open, end, frame, limit)
+	}
 }
 
 // checkpoint copies the WAL into the database file. With
