@@ -57,6 +57,9 @@ type Registry struct {
 	// beforeDurable, in tests, runs after a commit's fsync and before the
 	// output gate opens for it.
 	beforeDurable func()
+	// beforeSync, in tests, runs before each fsync round of an object's
+	// storage (storage.Options.BeforeSync).
+	beforeSync func()
 
 	mu      sync.Mutex
 	classes map[string]*doClass // by unique key

@@ -368,6 +368,77 @@ return { default: { async fetch(request, env) {
 	}
 }
 
+// When a commit fails, a reply already waiting for an earlier commit's
+// fsync still goes out once that commit is durable (its write is kept),
+// while the reply of the failed turn gets the error. The earlier commit's
+// fsync is held until the failure and the object's reset have happened.
+func TestFailedCommitKeepsRepliesToEarlierWrites(t *testing.T) {
+	reg := NewRegistry(t.TempDir(), time.Minute)
+	var armed atomic.Bool
+	reached, hold := make(chan struct{}, 1), make(chan struct{})
+	reg.beforeSync = func() {
+		if armed.CompareAndSwap(true, false) {
+			reached <- struct{}{}
+			<-hold
+		}
+	}
+	srv := start(t, Spec{Name: "test", Registry: reg, Script: module(`
+const { DurableObject } = globalThis[Symbol.for("kiln.host")];
+class Obj extends DurableObject {
+	async fetch(request) {
+		const s = this.ctx.storage;
+		switch (new URL(request.url).pathname) {
+		case "/setup":
+			s.sql.exec("CREATE TABLE parent(id INTEGER PRIMARY KEY)");
+			s.sql.exec("CREATE TABLE child(pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
+			return new Response("set up");
+		case "/put":
+			s.put("k", 1);
+			return new Response("put");
+		case "/violate":
+			s.sql.exec("INSERT INTO child VALUES (42)");
+			return new Response("kept");
+		}
+		return new Response(JSON.stringify(await s.get("k")));
+	}
+}
+return { default: { async fetch(request, env) {
+	try {
+		const r = await env.OBJ.getByName("x").fetch("http://x" + new URL(request.url).pathname);
+		return new Response(r.status + " " + await r.text());
+	} catch (e) { return new Response("error: " + e.message); }
+} }, Obj };`),
+		Classes:        []DOClass{{Name: "Obj", SQL: true}},
+		DurableObjects: []DOBinding{{Name: "OBJ", ClassName: "Obj"}},
+	})
+	if _, body, _ := get(t, srv.URL+"/setup"); body != "200 set up" {
+		t.Fatalf("setup: %q", body)
+	}
+	armed.Store(true)
+	put := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/put")
+		if err != nil {
+			put <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		put <- string(b)
+	}()
+	<-reached // /put's commit is made; its fsync waits
+	if _, body, _ := get(t, srv.URL+"/violate"); !strings.HasPrefix(body, "error: ") || !strings.Contains(body, "FOREIGN KEY constraint failed") {
+		t.Fatalf("the failed turn answered %q", body)
+	}
+	close(hold)
+	if body := <-put; body != "200 put" {
+		t.Fatalf("the reply to the earlier, kept write: %q", body)
+	}
+	if _, body, _ := get(t, srv.URL+"/get"); body != "200 1" {
+		t.Fatalf("after the reset: %q", body)
+	}
+}
+
 func TestStoragePersistsAcrossEvictionAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	h := startStorage(t, dir, time.Millisecond)

@@ -33,7 +33,7 @@ type objectStore struct {
 
 func openObjectStore(l *objectLive, sql bool) (*objectStore, error) {
 	path := filepath.Join(l.o.class.dir, l.o.id.String()+".sqlite")
-	db, err := storage.Open(path, storage.Options{SQL: sql, Sync: l.o.class.reg.Sync})
+	db, err := storage.Open(path, storage.Options{SQL: sql, Sync: l.o.class.reg.Sync, BeforeSync: l.o.class.reg.beforeSync})
 	if err != nil {
 		return nil, fmt.Errorf("opening the storage of Durable Object %s: %w", l.o.id, err)
 	}

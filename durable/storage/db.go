@@ -42,8 +42,12 @@ type Options struct {
 	// (SQLite's own default).
 	CheckpointPages int
 
-	beforeSync  func() // test hook: called by the syncer before each fsync
-	busyTimeout int    // test hook: busy timeout in ms (0: 2000)
+	// BeforeSync, for tests and fault injection, is called by the
+	// durability barrier before each fsync round. It may block: the
+	// database's commits are then held back from being durable.
+	BeforeSync func()
+
+	busyTimeout int // test hook: busy timeout in ms (0: 2000)
 }
 
 // Limits set on every connection (workerd src/workerd/util/sqlite.c++
@@ -210,7 +214,7 @@ func (db *DB) ensureConn() (err error) {
 		// Made here, not in Open: an object that never writes keeps
 		// nothing for it (idle objects are many).
 		db.walFile = &walFile{path: db.path + "-wal"}
-		db.sync.Store(newSyncer(db.path, db.walFile, dirs, db.opts.beforeSync))
+		db.sync.Store(newSyncer(db.path, db.walFile, dirs, db.opts.BeforeSync))
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 	"testing"
 )
 
-// gate is a beforeSync hook that holds every fsync round until released.
+// gate is a BeforeSync hook that holds every fsync round until released.
 type gate struct {
 	entered chan int      // receives the round number as each round starts
 	release chan struct{} // one value lets one round go on
@@ -44,7 +44,7 @@ func isClosed(ch <-chan error) (bool, error) {
 // runs on its own goroutine: Commit itself never waits for it.
 func TestDurableWaitsForFsync(t *testing.T) {
 	g := newGate()
-	db := openAt(t, filepath.Join(t.TempDir(), "o.sqlite"), Options{SQL: true, beforeSync: g.hook})
+	db := openAt(t, filepath.Join(t.TempDir(), "o.sqlite"), Options{SQL: true, BeforeSync: g.hook})
 	put(t, db, "k", "v")
 	seq := commit(t, db) // returns although no fsync has happened
 	ch := db.Durable(seq)
@@ -78,7 +78,7 @@ func TestDurableWaitsForFsync(t *testing.T) {
 // One fsync serves every commit written before it began.
 func TestGroupCommit(t *testing.T) {
 	g := newGate()
-	db := openAt(t, filepath.Join(t.TempDir(), "o.sqlite"), Options{beforeSync: g.hook})
+	db := openAt(t, filepath.Join(t.TempDir(), "o.sqlite"), Options{BeforeSync: g.hook})
 	put(t, db, "a", "1")
 	first := db.Durable(commit(t, db))
 	<-g.entered // round 1 (for commit 1) is under way
@@ -143,7 +143,7 @@ func TestSyncNoneResolvesAtOnce(t *testing.T) {
 // Close waits for the barriers somebody waits on.
 func TestCloseWaitsForBarriers(t *testing.T) {
 	g := newGate()
-	db, err := Open(filepath.Join(t.TempDir(), "o.sqlite"), Options{beforeSync: g.hook})
+	db, err := Open(filepath.Join(t.TempDir(), "o.sqlite"), Options{BeforeSync: g.hook})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestCloseWaitsForBarriers(t *testing.T) {
 func TestCheckpointMakesDurable(t *testing.T) {
 	var calls atomic.Int32
 	db := openAt(t, filepath.Join(t.TempDir(), "o.sqlite"),
-		Options{CheckpointPages: 1, beforeSync: func() { calls.Add(1) }})
+		Options{CheckpointPages: 1, BeforeSync: func() { calls.Add(1) }})
 	put(t, db, "k", "v")
 	seq := commit(t, db)
 	if done, err := isClosed(db.Durable(seq)); !done || err != nil {
@@ -362,7 +362,7 @@ func crashChild(path string) {
 // commit cannot be made durable.
 func TestOnDurable(t *testing.T) {
 	g := newGate()
-	db := openAt(t, filepath.Join(t.TempDir(), "o.sqlite"), Options{beforeSync: g.hook})
+	db := openAt(t, filepath.Join(t.TempDir(), "o.sqlite"), Options{BeforeSync: g.hook})
 	put(t, db, "k", "v")
 	seq := commit(t, db)
 	called := make(chan error, 2)
