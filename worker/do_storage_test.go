@@ -439,6 +439,110 @@ return { default: { async fetch(request, env) {
 	}
 }
 
+// getWithin returns the body of GET url, or fails the test if no answer
+// comes within a minute (a bound on a failure only: answers take
+// milliseconds); the stuck request is then cancelled so that srv closes.
+func getWithin(t *testing.T, srv *httptest.Server, path string) string {
+	t.Helper()
+	answered := make(chan string, 1)
+	go func() { answered <- bodyOf(srv.URL + path) }()
+	select {
+	case body := <-answered:
+		return body
+	case <-time.After(time.Minute):
+		srv.CloseClientConnections()
+		t.Fatalf("GET %s: no answer", path)
+		return ""
+	}
+}
+
+// bodyOf is GET url's body, or the error's text; usable off the test's
+// goroutine.
+func bodyOf(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+const readOnlyTxnObj = `
+const { DurableObject } = globalThis[Symbol.for("kiln.host")];
+class Obj extends DurableObject {
+	async fetch(request) {
+		const s = this.ctx.storage;
+		switch (new URL(request.url).pathname) {
+		case "/put":
+			s.put("k", Number(new URL(request.url).searchParams.get("v") ?? 1));
+			return new Response("put");
+		case "/txn":
+			await s.transaction(async txn => { await txn.get("nothing"); });
+			return new Response("txn");
+		case "/txnsync":
+			s.transactionSync(() => s.sql.exec("SELECT 1").toArray());
+			await new Promise(resolve => setTimeout(resolve, 1));
+			return new Response(JSON.stringify(await s.get("k")));
+		}
+		return new Response("?");
+	}
+}
+return { default: { async fetch(request, env) {
+	const url = new URL(request.url);
+	const r = await env.OBJ.getByName("x").fetch("http://x" + url.pathname + url.search);
+	return new Response(r.status + " " + await r.text());
+} }, Obj };`
+
+// Transactions that only read commit nothing; their replies still go, and
+// they do not let a later reply skip the wait for an earlier write.
+func TestReadOnlyTransactionsAnswerAndKeepTheGate(t *testing.T) {
+	reg := NewRegistry(t.TempDir(), time.Minute)
+	var armed atomic.Bool
+	reached, hold := make(chan struct{}, 1), make(chan struct{})
+	reg.beforeSync = func() {
+		if armed.CompareAndSwap(true, false) {
+			reached <- struct{}{}
+			<-hold
+		}
+	}
+	srv := start(t, Spec{Name: "test", Registry: reg, Script: module(readOnlyTxnObj),
+		Classes:        []DOClass{{Name: "Obj", SQL: true}},
+		DurableObjects: []DOBinding{{Name: "OBJ", ClassName: "Obj"}},
+	})
+	for _, path := range []string{"/put?v=0", "/txn", "/txnsync"} {
+		if body := getWithin(t, srv, path); !strings.HasPrefix(body, "200 ") {
+			t.Fatalf("%s answered %q", path, body)
+		}
+	}
+
+	// A read-only transactionSync, then a read of k=1 whose fsync is held:
+	// the reply must wait for it (it once reset the turn's durable point to
+	// nothing, which let it out at once).
+	armed.Store(true)
+	put := make(chan string, 1)
+	go func() { put <- bodyOf(srv.URL + "/put?v=1") }()
+	<-reached
+	read := make(chan string, 1)
+	go func() { read <- bodyOf(srv.URL + "/txnsync") }()
+	select {
+	case body := <-read:
+		close(hold)
+		t.Fatalf("a reply that read k=1 went out while k=1's fsync was held: %q", body)
+	case <-time.After(500 * time.Millisecond): // a correct reply is held: this wait never fails a correct run
+	}
+	close(hold)
+	if body := <-put; body != "200 put" {
+		t.Fatalf("/put answered %q", body)
+	}
+	if body := <-read; body != "200 1" {
+		t.Fatalf("/txnsync answered %q", body)
+	}
+}
+
 func TestStoragePersistsAcrossEvictionAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	h := startStorage(t, dir, time.Millisecond)

@@ -69,6 +69,12 @@ func (s *objectStore) commit() {
 	if s.alarmChanged {
 		s.syncAlarm()
 	}
+	if s.confirmedTurn {
+		// Replies of this turn wait for the commit's number (writeTarget):
+		// it needs one even if nothing changed (a transaction that only
+		// read).
+		s.db.MarkWritten()
+	}
 	kept := s.db.LastSeq()
 	seq, err := s.db.Commit()
 	if err != nil {
@@ -83,7 +89,9 @@ func (s *objectStore) commit() {
 		return
 	}
 	if s.confirmedTurn {
-		s.confirmedSeq = seq
+		if seq != 0 {
+			s.confirmedSeq = seq
+		}
 		s.confirmedTurn = false
 	}
 	l := s.l

@@ -193,6 +193,16 @@ func (db *DB) Rollback() (err error) {
 // InTransaction reports whether the turn's implicit transaction is open.
 func (db *DB) InTransaction() bool { return db.inTxn }
 
+// MarkWritten makes the open transaction count as a write: its Commit
+// returns a sequence number, which Durable and OnDurable then resolve, even
+// if it changed nothing (a caller that promised a reply the commit's number
+// needs one). No-op without an open transaction.
+func (db *DB) MarkWritten() {
+	if db.inTxn {
+		db.wrote = true
+	}
+}
+
 // LastSeq is the sequence number of the last commit that wrote.
 func (db *DB) LastSeq() uint64 { return db.seq }
 
