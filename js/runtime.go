@@ -312,8 +312,9 @@ func (rt *Runtime) react(w settleWatch) {
 		return goja.Undefined()
 	}
 	if err := rt.Then(w.p, cb, cb); err != nil {
-		// Only an interrupt (the runtime is dying) gets here: keep
-		// watching rather than lose the callback.
+		// An interrupt (the runtime is dying), or a script whose promise
+		// constructor throws from its species: keep watching rather than
+		// lose the callback.
 		rt.settling = append(rt.settling, w)
 	}
 }

@@ -73,8 +73,9 @@ func (l *objectLive) runAlarm(ev *doEvent, done func()) {
 			l.store.syncAlarm()
 		}
 		// If the commit fails, the alarm's consumption is rolled back with
-		// the handler's writes (and the index entry is gone): retry it.
-		l.release(func() {}, func(err error) { cl.alarmFailed(l.o.id, err) }, done)
+		// the handler's writes (and the index entry is gone): retry it,
+		// through the event's failure, which counts an attempt only once.
+		l.release(func() {}, ev.fail, done)
 	}
 	v, err := handler(l.jsObj, info)
 	if err != nil {
