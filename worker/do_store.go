@@ -88,10 +88,8 @@ func (s *objectStore) commit() {
 		s.l.o.reset(failure, true)
 		return
 	}
-	if s.confirmedTurn {
-		if seq != 0 {
-			s.confirmedSeq = seq
-		}
+	if s.confirmedTurn { // MarkWritten above: seq is a real commit's
+		s.confirmedSeq = seq
 		s.confirmedTurn = false
 	}
 	l := s.l

@@ -152,7 +152,7 @@ func (db *DB) reserveWAL() {
 	end := walHeader + int64(db.walPages)*frame
 	limit := walHeader + int64(db.opts.CheckpointPages+walReserveFrames)*frame
 	if db.walFile != nil {
-		db.wal.extend(db.walFile.open, end, frame, limit)
+		db.wal.extend(db.walFile, end, frame, limit)
 	}
 }
 

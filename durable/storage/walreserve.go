@@ -1,9 +1,5 @@
 package storage
 
-import (
-	"os"
-)
-
 // walReserveFrames is how many frames the -wal file is extended by, with
 // zeros, ahead of the frames SQLite has written.
 const walReserveFrames = 16
@@ -36,13 +32,13 @@ type walReserve struct {
 var zeroBlock [64 << 10]byte
 
 // extend makes the -wal file at least a few frames longer than end, the
-// offset just past the last frame written, up to limit.
-// wal opens the -wal file (after a commit created it).
-func (w *walReserve) extend(wal func() (*os.File, error), end, frame, limit int64) {
+// offset just past the last frame written, up to limit, writing through
+// wal (opened after a commit created the file).
+func (w *walReserve) extend(wal *walFile, end, frame, limit int64) {
 	if end+frame*walReserveFrames/2 <= w.reserved || w.reserved >= limit {
 		return
 	}
-	file, err := wal()
+	file, err := wal.open()
 	if err != nil {
 		return
 	}

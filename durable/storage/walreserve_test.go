@@ -72,7 +72,7 @@ func BenchmarkFrameFsync(b *testing.B) {
 				defer f.Close()
 				buf := bytes.Repeat([]byte{1}, frame)
 				var w walReserve
-				wal := func() (*os.File, error) { return f, nil }
+				wal := &walFile{f: f}
 				var off int64
 				for pb.Next() {
 					if mode == "reserved" {
