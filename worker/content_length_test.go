@@ -110,9 +110,14 @@ return { Obj, default: { async fetch(request, env) {
 // startObj serves script, whose Durable Object class Obj is bound as OBJ.
 func startObj(t *testing.T, script string) *httptest.Server {
 	t.Helper()
+	return startObjIn(t, NewRegistry(t.TempDir(), time.Minute), script)
+}
+
+// startObjIn is startObj with the objects in reg (for its test hooks).
+func startObjIn(t *testing.T, reg *Registry, script string) *httptest.Server {
+	t.Helper()
 	return start(t, Spec{
-		Name: "test", Script: script,
-		Registry:       NewRegistry(t.TempDir(), time.Minute),
+		Name: "test", Script: script, Registry: reg,
 		Classes:        []DOClass{{Name: "Obj", SQL: true}},
 		DurableObjects: []DOBinding{{Name: "OBJ", ClassName: "Obj"}},
 	})

@@ -197,14 +197,8 @@ func BenchmarkNewObjectFirstCommits(b *testing.B) {
 			b.Fatal(err)
 		}
 		for n := 0; n < 3; n++ {
-			if err := db.Put("count", []byte{byte(n)}); err != nil {
-				b.Fatal(err)
-			}
-			seq, err := db.Commit()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := <-db.Durable(seq); err != nil {
+			put(b, db, "count", strconv.Itoa(n))
+			if err := <-db.Durable(commit(b, db)); err != nil {
 				b.Fatal(err)
 			}
 		}
