@@ -225,6 +225,12 @@ func TestWorkerdConfig(t *testing.T) {
 
 func TestEveryScenarioIsDescribed(t *testing.T) {
 	for _, s := range allScenarios() {
+		if s.kind == limitsRun {
+			if s.description == "" || s.worker.file != "" || s.workload != nil {
+				t.Errorf("%s: a limits scenario has a description and no Worker: %+v", s.name, s)
+			}
+			continue
+		}
 		if s.description == "" || s.worker.file == "" || s.readyPath == "" {
 			t.Errorf("%s: incomplete %+v", s.name, s)
 		}

@@ -33,6 +33,13 @@ type options struct {
 const pinnedWorkerd = "1.20261117.1"
 
 func main() {
+	if addr := os.Getenv(emptyHTTPEnv); addr != "" {
+		if err := serveEmptyHTTP(addr); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	opts, err := parseFlags(os.Args[1:])
@@ -128,6 +135,21 @@ func run(ctx context.Context, o options) error {
 		sc := scenarioByName(name)
 		for _, conns := range sc.connsFor(o.conns) {
 			for round := 1; round <= o.rounds; round++ {
+				if sc.kind == limitsRun {
+					fmt.Printf("%-12s %-8s conns=%-3d round %d/%d ... ", sc.name, "machine", conns, round, o.rounds)
+					res, err := machineLimits(ctx, filepath.Join(work, fmt.Sprintf("%s-%d-%d", sc.name, conns, round)), conns, o.duration)
+					if err != nil {
+						fmt.Printf("FAILED: %v\n", err)
+						res.failure = err.Error()
+					} else {
+						fmt.Println(sc.summary(res))
+					}
+					rep.add(sc.name, conns, "machine", res)
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					continue
+				}
 				for _, rt := range runtimes {
 					dir := filepath.Join(work, fmt.Sprintf("%s-%d-%d-%s", sc.name, conns, round, rt.name()))
 					fmt.Printf("%-12s %-8s conns=%-3d round %d/%d ... ", sc.name, rt.name(), conns, round, o.rounds)

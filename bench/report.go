@@ -85,6 +85,9 @@ func medianResult(rounds []result) (result, int) {
 		setup:     time.Duration(med(func(r result) float64 { return float64(r.setup) })),
 		bcastP50:  time.Duration(med(func(r result) float64 { return float64(r.bcastP50) })),
 		bcastMax:  time.Duration(med(func(r result) float64 { return float64(r.bcastMax) })),
+
+		fsyncPerSecond: med(func(r result) float64 { return r.fsyncPerSecond }),
+		fsyncMean:      time.Duration(med(func(r result) float64 { return float64(r.fsyncMean) })),
 	}, len(ok)
 }
 
@@ -130,9 +133,11 @@ func (r *report) write(path string) error {
 	fmt.Fprintf(&b, "- KV: kiln's own namespace, a SQLite file under `--persist-to` (WAL, synchronous=FULL: a put returns once its group commit is on disk). workerd has no KV store of its own, so it is given one the way Miniflare does it: its `kvNamespace` binding points at a service Worker (`bench/workers/%s`) that speaks the binding's HTTP protocol and keeps the namespace in one Durable Object with `localDisk` storage; every KV call there is two in-process hops (Worker, KV service, its object).\n", kvServiceFile)
 	fmt.Fprintf(&b, "- Correctness: every run must answer only 2xx and pass its scenario's check (below); a failed run is listed and left out of the medians.\n")
 
-	var load, idle, fan []cell
+	var load, idle, fan, lim []cell
 	for _, c := range r.order {
 		switch scenarioByName(c.scenario).kind {
+		case limitsRun:
+			lim = append(lim, c)
 		case idleObjects:
 			idle = append(idle, c)
 		case wsFanout:
@@ -161,6 +166,9 @@ func (r *report) write(path string) error {
 			}
 		}
 		b.WriteString("\nRatio: kiln / workerd of the medians (above 1 means kiln serves more requests per second; for cold-start it is the time ratio, below 1 means kiln starts faster); in brackets, the lowest and highest ratio of a single round's two runs.\n")
+	}
+	if len(lim) > 0 {
+		r.writeLimits(&b, lim, load)
 	}
 	if len(idle) > 0 {
 		b.WriteString("\n## Idle Durable Objects\n\n")
@@ -198,6 +206,10 @@ func (r *report) write(path string) error {
 		}
 		described[c.scenario] = true
 		s := scenarioByName(c.scenario)
+		if s.worker.file == "" {
+			fmt.Fprintf(&b, "- %s: %s (`bench/limits.go`).\n", s.name, s.description)
+			continue
+		}
 		fmt.Fprintf(&b, "- %s: %s (`bench/workers/%s`).\n", s.name, s.description, s.worker.file)
 	}
 	var failures []string
@@ -257,4 +269,68 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// writeLimits writes the machine's ceilings (the limits scenario) and,
+// for each load row of the same run, the share of its ceiling each
+// runtime reached.
+func (r *report) writeLimits(b *bytes.Buffer, lim, load []cell) {
+	b.WriteString("\n## Limits of this machine\n\n")
+	b.WriteString("| conns | empty HTTP server req/s | p50 / p99 ms | fsync writers | fsyncs/s (all writers) | µs per fsync |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|\n")
+	ceilings := map[int]result{}
+	for _, c := range lim {
+		m, n := medianResult(r.runs[c]["machine"])
+		if n > 0 {
+			ceilings[c.conns] = m
+		}
+		fmt.Fprintf(b, "| %d | %s | %s | %d | %s | %s |\n", c.conns, fig(n, "%.0f", m.perSecond), latencies(n, m), c.conns,
+			fig(n, "%.0f", m.fsyncPerSecond), fig(n, "%.0f", float64(m.fsyncMean)/float64(time.Microsecond)))
+	}
+	b.WriteString("\nThe empty HTTP server is Go's net/http alone, in its own process, answering hello.js's response under the same load generator: no runtime can serve more on this machine with it. An fsync writer overwrites a 4 KiB block of its own file and fsyncs it, as a commit to a Durable Object's reserved WAL does; with 1 writer the rate bounds anything that makes a commit durable before answering one request at a time, with 32 writers anything that needs a separate file's fsync for each of 32 requests in flight.\n")
+	var rows []string
+	for _, c := range load {
+		if scenarioByName(c.scenario).kind != loadRun {
+			continue
+		}
+		ceil, ok := ceilings[c.conns]
+		if !ok {
+			continue
+		}
+		k, kn := medianResult(r.runs[c]["kiln"])
+		w, wn := medianResult(r.runs[c]["workerd"])
+		fsyncBound := fsyncBoundScenario(c.scenario, c.conns)
+		share := func(n int, v, of float64) string {
+			if n == 0 || of == 0 {
+				return "failed"
+			}
+			return fmt.Sprintf("%.0f%%", 100*v/of)
+		}
+		fk, fw := "—", "—"
+		if fsyncBound {
+			fk, fw = share(kn, k.perSecond, ceil.fsyncPerSecond), share(wn, w.perSecond, ceil.fsyncPerSecond)
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %d | %s | %s | %s | %s |\n", c.scenario, c.conns,
+			share(kn, k.perSecond, ceil.perSecond), share(wn, w.perSecond, ceil.perSecond), fk, fw))
+	}
+	if len(rows) > 0 {
+		b.WriteString("\n| scenario | conns | kiln, share of HTTP ceiling | workerd, share of HTTP ceiling | kiln, share of fsync ceiling | workerd, share of fsync ceiling |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|\n")
+		for _, row := range rows {
+			b.WriteString(row)
+		}
+		b.WriteString("\nShare: the scenario's median req/s over the ceiling's median at the same connection count. The fsync ceiling applies where every acknowledged request needs an fsync of its own: a Durable Object counter or a KV put with one connection, and the 1,000 counters, whose requests in flight each touch a different object's file; elsewhere one fsync may cover many requests (group commit) and it is left out.\n")
+	}
+}
+
+// fsyncBoundScenario reports whether each request of the scenario at
+// conns connections needs an fsync that no other request in flight shares.
+func fsyncBoundScenario(scenario string, conns int) bool {
+	switch scenario {
+	case "counter-1000":
+		return true
+	case "counter-hot", "kv-put":
+		return conns == 1
+	}
+	return false
 }

@@ -31,7 +31,11 @@ type result struct {
 	// bcastP50 and bcastMax are the median and the slowest broadcast: from
 	// the POST to the last client holding the message.
 	bcastP50, bcastMax time.Duration
-	failure            string // why the run or its correctness check failed
+	// fsyncPerSecond and fsyncMean are the limits scenario's fsync ceiling:
+	// fsyncs per second of all writers together, mean time of one.
+	fsyncPerSecond float64
+	fsyncMean      time.Duration
+	failure        string // why the run or its correctness check failed
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -46,6 +50,7 @@ const (
 	coldStart               // fresh processes to their first 200
 	idleObjects             // RSS after creating many idle Durable Objects
 	wsFanout                // broadcast latency to many WebSockets
+	limitsRun               // this machine's ceilings, once per round (limits.go)
 )
 
 // scenario is one workload of the table.
@@ -77,6 +82,8 @@ func (s scenario) summary(r result) string {
 		return fmt.Sprintf("cold start %.1f ms, RSS %.1f MiB", ms(r.coldStart), mib(r.rssBytes))
 	case idleObjects:
 		return fmt.Sprintf("created in %.1f s, RSS %.1f -> %.1f MiB, %.2f KiB per object", r.setup.Seconds(), mib(r.rssBefore), mib(r.rssBytes), kib(r.perItem))
+	case limitsRun:
+		return fmt.Sprintf("empty HTTP server %.0f req/s, p50 %.2f ms, p99 %.2f ms; fsync %.0f/s, %.0f µs each", r.perSecond, ms(r.p50), ms(r.p99), r.fsyncPerSecond, float64(r.fsyncMean)/float64(time.Microsecond))
 	case wsFanout:
 		return fmt.Sprintf("connected in %.0f ms, broadcast p50 %.1f ms max %.1f ms, RSS %.1f MiB, %.2f KiB per socket", ms(r.setup), ms(r.bcastP50), ms(r.bcastMax), mib(r.rssBytes), kib(r.perItem))
 	}
@@ -107,6 +114,7 @@ func allScenarios() []scenario {
 	idle := worker{file: "idle.js", durable: &durableBinding{binding: "OBJECTS", class: "Idle"}, keepObjects: true, workerdInMemory: true}
 	fanout := worker{file: "fanout.js", durable: &durableBinding{binding: "HUB", class: "Hub"}}
 	return []scenario{
+		{name: "limits", description: "this machine's ceilings, whatever the runtime, measured once per round at each connection count: (1) HTTP: Go's net/http alone in its own process, answering every request with hello.js's response from a handler that does nothing else, under the same load generator; (2) fsync: as many writers as connections, each on its own file, each overwriting one of 16 blocks of 4 KiB and fsyncing after every write, for 2 s", kind: limitsRun},
 		{name: "hello", description: "trivial fetch handler", worker: hello, readyPath: "/",
 			workload: func(int) workload { return workload{next: func(int, int) request { return request{path: "/"} }} }},
 		{name: "counter-hot", description: "one Durable Object counter, storage get + put per request", worker: counter, readyPath: "/get?name=ready",
@@ -144,7 +152,7 @@ func counterWorkload(objects int) func(conns int) workload {
 
 // connsFor is the connection counts this scenario runs with.
 func (s scenario) connsFor(conns []int) []int {
-	if s.kind != loadRun {
+	if s.kind != loadRun && s.kind != limitsRun {
 		return []int{1}
 	}
 	return conns
