@@ -119,7 +119,7 @@ func allScenarios() []scenario {
 			workload: func(int) workload { return workload{next: func(int, int) request { return request{path: "/"} }} }},
 		{name: "counter-hot", description: "one Durable Object counter, storage get + put per request", worker: counter, readyPath: "/get?name=ready",
 			workload: counterWorkload(1)},
-		{name: "counter-1000", description: "increments spread over 1,000 Durable Objects", worker: counter, readyPath: "/get?name=ready",
+		{name: "counter-1000", description: "increments spread over 1,000 Durable Objects, each new to the run (its first increment activates it and creates its storage file)", worker: counter, readyPath: "/get?name=ready",
 			workload: counterWorkload(1000)},
 		{name: "kv-get", description: fmt.Sprintf("`KV.get` of an existing key, round-robin over %s keys of %d bytes stored before the run; every answer must be the stored value", thousands(kvGetKeys), kvValueSize), worker: kv, readyPath: "/ready",
 			workload: kvGetWorkload},
