@@ -8,8 +8,9 @@
 //   - limits: this machine's ceilings in the same run, whatever the
 //     runtime: Go's net/http alone answering hello.js's response (the HTTP
 //     ceiling), and the rate of 4 KiB overwrites each followed by an fsync,
-//     by 1 and by 32 writers on their own files (the ceiling of a commit
-//     per request). The report gives each load row's share of them.
+//     by as many writers as connections, each on its own file (the ceiling
+//     of a commit per request). The report gives each load row's share of
+//     them.
 //   - hello: a trivial fetch handler, under closed-loop load.
 //   - counter-hot, counter-1000: Durable Object counters (storage get + put
 //     per request) on one object or spread over 1,000; afterwards every

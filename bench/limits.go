@@ -159,11 +159,10 @@ func machineLimits(ctx context.Context, dir string, conns int, d time.Duration) 
 	if err != nil {
 		return res, err
 	}
-	lr := closedLoop(ctx, p.base, conns, d, func(int, int) request { return request{path: "/"} })
-	if rss, err := p.rssBytes(); err == nil {
-		res.rssBytes = rss
-	}
-	p.stop()
+	lr := func() loadResult {
+		defer p.stop()
+		return closedLoop(ctx, p.base, conns, d, func(int, int) request { return request{path: "/"} })
+	}()
 	res.perSecond = lr.perSecond()
 	res.p50 = lr.percentile(0.50)
 	res.p99 = lr.percentile(0.99)

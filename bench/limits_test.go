@@ -102,3 +102,19 @@ func TestReportSharesOfTheCeilings(t *testing.T) {
 		t.Errorf("the limits scenario appears among the requests:\n%s", md)
 	}
 }
+
+func TestReportListsAFailedLimitsRound(t *testing.T) {
+	r := &report{started: time.Now(), rounds: 1, duration: time.Second}
+	r.add("limits", 1, "machine", result{failure: "empty HTTP server: 3 non-2xx answers"})
+	path := filepath.Join(t.TempDir(), "r.md")
+	if err := r.write(path); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.failed() || !bytes.Contains(md, []byte("- limits, 1 conns, machine, round 1: empty HTTP server: 3 non-2xx answers")) {
+		t.Fatalf("the failed limits round is not listed:\n%s", md)
+	}
+}

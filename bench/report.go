@@ -214,7 +214,7 @@ func (r *report) write(path string) error {
 	}
 	var failures []string
 	for _, c := range r.order {
-		for _, rt := range []string{"kiln", "workerd"} {
+		for _, rt := range []string{"machine", "kiln", "workerd"} {
 			for i, res := range r.runs[c][rt] {
 				if res.failure != "" {
 					failures = append(failures, fmt.Sprintf("- %s, %d conns, %s, round %d: %s", c.scenario, c.conns, rt, i+1, res.failure))
@@ -287,7 +287,7 @@ func (r *report) writeLimits(b *bytes.Buffer, lim, load []cell) {
 		fmt.Fprintf(b, "| %d | %s | %s | %d | %s | %s |\n", c.conns, fig(n, "%.0f", m.perSecond), latencies(n, m), c.conns,
 			fig(n, "%.0f", m.fsyncPerSecond), fig(n, "%.0f", float64(m.fsyncMean)/float64(time.Microsecond)))
 	}
-	b.WriteString("\nThe empty HTTP server is Go's net/http alone, in its own process, answering hello.js's response under the same load generator: no runtime can serve more on this machine with it. An fsync writer overwrites a 4 KiB block of its own file and fsyncs it, as a commit to a Durable Object's reserved WAL does; with 1 writer the rate bounds anything that makes a commit durable before answering one request at a time, with 32 writers anything that needs a separate file's fsync for each of 32 requests in flight.\n")
+	b.WriteString("\nThe empty HTTP server is Go's net/http alone, in its own process, answering hello.js's response under the same load generator: no server built on Go's net/http, as kiln is, serves more on this machine (another HTTP stack, such as workerd's, is not bound by it). There are as many fsync writers as connections; each overwrites a 4 KiB block of its own file and fsyncs it, as a commit to a Durable Object's reserved WAL does. With 1 writer the rate bounds anything that makes a commit durable before answering, one request at a time; with N writers, anything that needs a separate file's fsync for each of N requests in flight.\n")
 	var rows []string
 	for _, c := range load {
 		if scenarioByName(c.scenario).kind != loadRun {
