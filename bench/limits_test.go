@@ -80,14 +80,7 @@ func TestReportSharesOfTheCeilings(t *testing.T) {
 	r.add("counter-1000", 32, "workerd", result{perSecond: 1000})
 	r.add("kv-put", 1, "kiln", result{perSecond: 2500})
 	r.add("kv-put", 1, "workerd", result{perSecond: 1500})
-	path := filepath.Join(t.TempDir(), "r.md")
-	if err := r.write(path); err != nil {
-		t.Fatal(err)
-	}
-	md, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	md := written(t, r)
 	for _, want := range []string{
 		"| 32 | 40000 | 0.00 / 0.00 | 32 | 8000 | 4000 |",
 		"| hello | 32 | 75% | 50% | — | — |",
@@ -106,6 +99,15 @@ func TestReportSharesOfTheCeilings(t *testing.T) {
 func TestReportListsAFailedLimitsRound(t *testing.T) {
 	r := &report{started: time.Now(), rounds: 1, duration: time.Second}
 	r.add("limits", 1, "machine", result{failure: "empty HTTP server: 3 non-2xx answers"})
+	md := written(t, r)
+	if !r.failed() || !bytes.Contains(md, []byte("- limits, 1 conns, machine, round 1: empty HTTP server: 3 non-2xx answers")) {
+		t.Fatalf("the failed limits round is not listed:\n%s", md)
+	}
+}
+
+// written is the report r writes.
+func written(t *testing.T, r *report) []byte {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "r.md")
 	if err := r.write(path); err != nil {
 		t.Fatal(err)
@@ -114,7 +116,5 @@ func TestReportListsAFailedLimitsRound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.failed() || !bytes.Contains(md, []byte("- limits, 1 conns, machine, round 1: empty HTTP server: 3 non-2xx answers")) {
-		t.Fatalf("the failed limits round is not listed:\n%s", md)
-	}
+	return md
 }

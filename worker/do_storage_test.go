@@ -280,6 +280,16 @@ func TestOutputGateReleasesAfterCommit(t *testing.T) {
 	}
 }
 
+// forwardPathOrError is the default export of a test Worker whose Obj
+// object "x" gets each request's path; it answers "status body", or
+// "error: message" when the call throws.
+const forwardPathOrError = `return { default: { async fetch(request, env) {
+	try {
+		const r = await env.OBJ.getByName("x").fetch("http://x" + new URL(request.url).pathname);
+		return new Response(r.status + " " + await r.text());
+	} catch (e) { return new Response("error: " + e.message); }
+} }, Obj };`
+
 // A reply that a handler gives after its turn's commit failed (here a
 // deferred foreign key that COMMIT rejects) is never released as if the
 // writes had been kept: the caller gets the reset error. The handler's
@@ -303,12 +313,7 @@ class Obj extends DurableObject {
 		return new Response("kept");
 	}
 }
-return { default: { async fetch(request, env) {
-	try {
-		const r = await env.OBJ.getByName("x").fetch("http://x" + new URL(request.url).pathname);
-		return new Response(r.status + " " + await r.text());
-	} catch (e) { return new Response("error: " + e.message); }
-} }, Obj };`))
+`+forwardPathOrError))
 	if _, body, _ := get(t, srv.URL+"/setup"); body != "200 set up" {
 		t.Fatalf("setup: %q", body)
 	}
@@ -374,12 +379,7 @@ class Obj extends DurableObject {
 		return new Response(JSON.stringify(await s.get("k")));
 	}
 }
-return { default: { async fetch(request, env) {
-	try {
-		const r = await env.OBJ.getByName("x").fetch("http://x" + new URL(request.url).pathname);
-		return new Response(r.status + " " + await r.text());
-	} catch (e) { return new Response("error: " + e.message); }
-} }, Obj };`))
+`+forwardPathOrError))
 	if _, body, _ := get(t, srv.URL+"/setup"); body != "200 set up" {
 		t.Fatalf("setup: %q", body)
 	}
