@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -52,7 +53,10 @@ func parseHost(input string, isOpaque bool) (string, error) {
 	if isOpaque {
 		return parseOpaqueHost(input)
 	}
-	domain := decodeUTF8(percentDecode(input))
+	domain := input
+	if strings.IndexByte(input, '%') >= 0 || !utf8.ValidString(input) {
+		domain = decodeUTF8(percentDecode(input))
+	}
 	ascii, err := domainToASCII(domain)
 	if err != nil {
 		return "", err
@@ -62,7 +66,7 @@ func parseHost(input string, isOpaque bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return serializeIPv4(v4), nil
+		return serializeIPv4(v4, ascii), nil
 	}
 	return ascii, nil
 }
@@ -100,10 +104,15 @@ func asciiLowerFastPath(domain string) (string, bool) {
 			return "", false
 		}
 	}
-	for _, label := range strings.Split(domain, ".") {
+	for rest := domain; ; {
+		label, after, more := strings.Cut(rest, ".")
 		if len(label) >= 4 && strings.EqualFold(label[:4], "xn--") {
 			return "", false
 		}
+		if !more {
+			break
+		}
+		rest = after
 	}
 	return strings.ToLower(domain), true
 }
@@ -141,14 +150,17 @@ func parseOpaqueHost(input string) (string, error) {
 
 // endsInNumber is the "ends in a number" checker.
 func endsInNumber(s string) bool {
-	parts := strings.Split(s, ".")
-	if parts[len(parts)-1] == "" {
-		if len(parts) == 1 {
-			return false
+	last := s
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		last = s[i+1:]
+		if last == "" {
+			// A trailing dot is ignored: the number is the label before it.
+			rest := s[:i]
+			last = rest[strings.LastIndexByte(rest, '.')+1:]
 		}
-		parts = parts[:len(parts)-1]
+	} else if s == "" {
+		return false
 	}
-	last := parts[len(parts)-1]
 	if last != "" && allDigits(last) {
 		return true
 	}
@@ -210,46 +222,53 @@ func parseIPv4Number(s string) (uint64, bool) {
 
 // parseIPv4 is the IPv4 parser.
 func parseIPv4(s string) (uint32, error) {
-	parts := strings.Split(s, ".")
-	if parts[len(parts)-1] == "" && len(parts) > 1 {
-		parts = parts[:len(parts)-1]
+	if strings.HasSuffix(s, ".") && len(s) > 1 {
+		s = s[:len(s)-1] // one trailing dot is ignored
 	}
-	if len(parts) > 4 {
+	parts := strings.Count(s, ".") + 1
+	if parts > 4 {
 		return 0, invalid("IPv4-too-many-parts")
 	}
-	nums := make([]uint64, 0, len(parts))
-	for _, p := range parts {
-		n, ok := parseIPv4Number(p)
+	var nums [4]uint64
+	for i, rest := 0, s; i < parts; i++ {
+		part, after, _ := strings.Cut(rest, ".")
+		n, ok := parseIPv4Number(part)
 		if !ok {
 			return 0, invalid("IPv4-non-numeric-part")
 		}
-		nums = append(nums, n)
+		nums[i], rest = n, after
 	}
-	for _, n := range nums[:len(nums)-1] {
+	for _, n := range nums[:parts-1] {
 		if n > 255 {
 			return 0, invalid("IPv4-out-of-range-part")
 		}
 	}
-	last := nums[len(nums)-1]
-	if last >= uint64(1)<<(8*(5-len(nums))) {
+	last := nums[parts-1]
+	if last >= uint64(1)<<(8*(5-parts)) {
 		return 0, invalid("IPv4-out-of-range-part")
 	}
 	ipv4 := last
-	for i, n := range nums[:len(nums)-1] {
+	for i, n := range nums[:parts-1] {
 		ipv4 += n << (8 * (3 - i))
 	}
 	return uint32(ipv4), nil
 }
 
-func serializeIPv4(a uint32) string {
-	var b strings.Builder
+// serializeIPv4 is the IPv4 serializer. When text, the host as written, is
+// already the serialization (the common "127.0.0.1"), it is returned as is.
+func serializeIPv4(a uint32, text string) string {
+	var buf [len("255.255.255.255")]byte
+	b := buf[:0]
 	for i := 3; i >= 0; i-- {
-		b.WriteString(strconv.Itoa(int(a >> (8 * i) & 0xff)))
+		b = strconv.AppendUint(b, uint64(a>>(8*i)&0xff), 10)
 		if i > 0 {
-			b.WriteByte('.')
+			b = append(b, '.')
 		}
 	}
-	return b.String()
+	if string(b) == text {
+		return text
+	}
+	return string(b)
 }
 
 // parseIPv6 is the IPv6 parser; in is the text between the brackets.

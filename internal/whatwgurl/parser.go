@@ -2,6 +2,7 @@ package whatwgurl
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // eof is the EOF code point of the parser: the position after the last code
@@ -70,12 +71,19 @@ func basicParse(input string, base, url *URL, override state) (*URL, error) {
 		}, input)
 	}
 	ps := &parser{
-		in:       []rune(input),
 		base:     base,
 		url:      url,
 		override: override,
 		state:    override,
 	}
+	// in and buf share one allocation. buf holds at most a component of
+	// the input, so it grows only when percent-encoding lengthens one.
+	n := utf8.RuneCountInString(input)
+	runes := make([]rune, 0, 2*n)
+	for _, r := range input {
+		runes = append(runes, r)
+	}
+	ps.in, ps.buf = runes[:n:n], runes[n:n]
 	if ps.state == stateNone {
 		ps.state = stateSchemeStart
 	}

@@ -551,3 +551,18 @@ func checkIdempotent(t *testing.T, u *URL) {
 		t.Fatalf("href %q reparses as %q", href, again.Href())
 	}
 }
+
+// BenchmarkParse parses the URLs a Worker typically sees: every incoming
+// request's URL is parsed again by `new URL(request.url)`.
+func BenchmarkParse(b *testing.B) {
+	for _, in := range []string{"http://127.0.0.1:8787/inc?name=A", "https://example.com/api/items/42?sort=asc"} {
+		b.Run(in[:strings.Index(in, ":")]+"-"+in[strings.Index(in, "//")+2:strings.IndexAny(in[8:], ":/")+8], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(in, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
