@@ -187,15 +187,36 @@ func (h *headers) clone() *headers {
 
 // toHTTP copies the list into a net/http header map.
 func (h *headers) toHTTP(dst http.Header) {
+	// The values are copied into one backing array rather than one slice
+	// per name; each name's slice is capped, so that appending to it in dst
+	// reallocates instead of overwriting the next name's values.
 	if h.src != nil && canonicalMap(h.src) {
+		n := 0
+		for _, vs := range h.src {
+			n += len(vs)
+		}
+		backing := make([]string, 0, n)
 		for k, vs := range h.src {
-			dst[k] = append(dst[k], vs...)
+			if len(dst[k]) > 0 {
+				dst[k] = append(dst[k], vs...)
+				continue
+			}
+			start := len(backing)
+			backing = append(backing, vs...)
+			dst[k] = backing[start:len(backing):len(backing)]
 		}
 		return
 	}
-	for _, e := range h.all() {
+	all := h.all()
+	backing := make([]string, len(all))
+	for i, e := range all {
 		k := http.CanonicalHeaderKey(e.name)
-		dst[k] = append(dst[k], e.value)
+		if len(dst[k]) > 0 {
+			dst[k] = append(dst[k], e.value)
+			continue
+		}
+		backing[i] = e.value
+		dst[k] = backing[i : i+1 : i+1]
 	}
 }
 

@@ -76,3 +76,29 @@ func TestHeadersFromHandBuiltMapsConvertDeterministically(t *testing.T) {
 		}
 	}
 }
+
+// toHTTP copies all values into one array; appending to one name's values
+// in the result must not overwrite the values of another name, whichever
+// way the headers were built.
+func TestHeadersToHTTPKeepsNamesApart(t *testing.T) {
+	fromMap := headersFromHTTP(http.Header{"A": {"1"}, "B": {"2"}, "C": {"3", "4"}}, guardNone)
+	fromList := &headers{}
+	fromList.add("a", "1")
+	fromList.add("b", "2")
+	fromList.add("c", "3")
+	fromList.add("c", "4")
+	for name, h := range map[string]*headers{"map": fromMap, "list": fromList} {
+		out := http.Header{}
+		h.toHTTP(out)
+		for _, k := range []string{"A", "B", "C"} {
+			out[k] = append(out[k], "appended")
+		}
+		want := http.Header{"A": {"1", "appended"}, "B": {"2", "appended"}, "C": {"3", "4", "appended"}}
+		if !reflect.DeepEqual(out, want) {
+			t.Errorf("%s: after appending, %v, want %v", name, out, want)
+		}
+		if v, _ := h.get("b"); v != "2" {
+			t.Errorf("%s: the headers changed to b=%q", name, v)
+		}
+	}
+}
