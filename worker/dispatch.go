@@ -103,15 +103,12 @@ func incoming(r *http.Request) webapi.IncomingRequest {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	header := r.Header.Clone()
-	if header == nil {
-		header = http.Header{}
-	}
 	host := r.Host
-	header.Set("Host", host)
-	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		header.Set("CF-Connecting-IP", ip)
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = ""
 	}
+	header := workerHeader(r.Header, host, ip)
 	proto := r.Proto
 	return webapi.IncomingRequest{
 		Method: r.Method,
@@ -120,6 +117,35 @@ func incoming(r *http.Request) webapi.IncomingRequest {
 		Body:   r.Body,
 		CF:     map[string]any{"httpProtocol": proto, "colo": "KLN", "clientAcceptEncoding": r.Header.Get("Accept-Encoding")},
 	}
+}
+
+// workerHeader is the header map a Worker sees: a copy of the received one
+// with Host and, when known, CF-Connecting-IP set. It is built with one
+// array for all values (each name's slice capped, so that appending to one
+// never overwrites the next) rather than cloned and then changed.
+func workerHeader(received http.Header, host, ip string) http.Header {
+	n := 2
+	for _, vs := range received {
+		n += len(vs)
+	}
+	header := make(http.Header, len(received)+2)
+	values := make([]string, 0, n)
+	set := func(name string, vs ...string) {
+		start := len(values)
+		values = append(values, vs...)
+		header[name] = values[start:len(values):len(values)]
+	}
+	for name, vs := range received {
+		if name == "Host" || ip != "" && name == "Cf-Connecting-Ip" || len(vs) == 0 {
+			continue
+		}
+		set(name, vs...)
+	}
+	set("Host", host)
+	if ip != "" {
+		set("Cf-Connecting-Ip", ip)
+	}
+	return header
 }
 
 // startFetch runs on the loop: it calls the handler and arranges for the

@@ -1,0 +1,50 @@
+package worker
+
+import (
+	"net/http"
+	"reflect"
+	"testing"
+)
+
+// A Worker sees the received headers with Host and CF-Connecting-IP set by
+// kiln (a client cannot choose them), every other value kept, and the
+// received map unchanged.
+func TestWorkerHeaderSetsHostAndClientIP(t *testing.T) {
+	received := http.Header{
+		"Host":             {"spoofed.example"},
+		"Cf-Connecting-Ip": {"203.0.113.9"},
+		"Accept":           {"*/*"},
+		"X-Multi":          {"a", "b"},
+		"X-Empty":          {},
+	}
+	snapshot := received.Clone()
+
+	got := workerHeader(received, "kiln.test:8787", "127.0.0.1")
+	want := http.Header{
+		"Host":             {"kiln.test:8787"},
+		"Cf-Connecting-Ip": {"127.0.0.1"},
+		"Accept":           {"*/*"},
+		"X-Multi":          {"a", "b"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("workerHeader = %v, want %v", got, want)
+	}
+	for name := range got { // each name's values are its own
+		got[name] = append(got[name], "appended")
+	}
+	if v := got["X-Multi"]; !reflect.DeepEqual(v, []string{"a", "b", "appended"}) {
+		t.Fatalf("X-Multi after appending to every name: %v", v)
+	}
+	if !reflect.DeepEqual(received, snapshot) {
+		t.Fatalf("the received map changed: %v", received)
+	}
+
+	// Without a known client address, a client's own header stays.
+	got = workerHeader(received, "kiln.test", "")
+	if v := got.Get("CF-Connecting-IP"); v != "203.0.113.9" {
+		t.Fatalf("CF-Connecting-IP without a known address = %q", v)
+	}
+	if v := got.Get("Host"); v != "kiln.test" {
+		t.Fatalf("Host = %q", v)
+	}
+}
