@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -357,7 +358,26 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		v.w.ServeHTTP(rec, r)
 		v.inflight.Done()
 	}
-	s.printf(s.opts.Out, "[kiln:info] %s %s %d %s (%dms)\n", r.Method, r.URL.RequestURI(), rec.status(), http.StatusText(rec.status()), time.Since(start).Milliseconds())
+	s.out.write(s.opts.Out, requestLine(r.Method, r.URL.RequestURI(), rec.status(), time.Since(start)))
+}
+
+// requestLine is the line logged for each request, as wrangler dev logs it:
+// "[kiln:info] GET /path 200 OK (3ms)". It is built by appending rather
+// than with fmt, as it is printed once per request.
+func requestLine(method, uri string, status int, took time.Duration) []byte {
+	text := http.StatusText(status)
+	b := make([]byte, 0, len("[kiln:info]  /  000  (00000ms)\n")+len(method)+len(uri)+len(text))
+	b = append(b, "[kiln:info] "...)
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, uri...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = append(b, text...)
+	b = append(b, " ("...)
+	b = strconv.AppendInt(b, took.Milliseconds(), 10)
+	return append(b, "ms)\n"...)
 }
 
 func (s *Server) console(level slog.Level, msg string) {

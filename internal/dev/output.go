@@ -3,6 +3,7 @@ package dev
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 )
 
@@ -42,7 +43,11 @@ func newOutput() *output {
 
 // printf queues formatted text for w.
 func (o *output) printf(w io.Writer, format string, args ...any) {
-	b := fmt.Appendf(nil, format, args...)
+	o.write(w, fmt.Appendf(nil, format, args...))
+}
+
+// write queues b, which it keeps, for w.
+func (o *output) write(w io.Writer, b []byte) {
 	o.mu.Lock()
 	for o.queued > maxQueuedOutput && !o.closed {
 		o.drained.Wait()
@@ -70,6 +75,9 @@ func (o *output) run() {
 		for len(o.queue) == 0 && !o.closed {
 			o.mu.Unlock()
 			<-o.wake
+			// Let the goroutines that are ready to run go first: under load
+			// they print too, and their lines then share this write.
+			runtime.Gosched()
 			o.mu.Lock()
 		}
 		batch := o.queue

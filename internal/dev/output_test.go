@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // gatedWriter records writes; its first write waits until release is closed.
@@ -102,5 +103,24 @@ func TestOutputPrinterOverTheBoundWaitsThenWrites(t *testing.T) {
 	defer w.mu.Unlock()
 	if got := w.buf.String(); got != "first\n"+big+"after\n" {
 		t.Fatalf("written %d bytes, want %d", len(got), len("first\n"+big+"after\n"))
+	}
+}
+
+// Each request is logged as wrangler dev logs it.
+func TestRequestLine(t *testing.T) {
+	for _, tc := range []struct {
+		method, uri string
+		status      int
+		took        time.Duration
+		want        string
+	}{
+		{"GET", "/", 200, 3 * time.Millisecond, "[kiln:info] GET / 200 OK (3ms)\n"},
+		{"POST", "/a/b?q=1&r=%20", 404, 0, "[kiln:info] POST /a/b?q=1&r=%20 404 Not Found (0ms)\n"},
+		{"GET", "/slow", 500, 12345*time.Millisecond + 999*time.Microsecond, "[kiln:info] GET /slow 500 Internal Server Error (12345ms)\n"},
+		{"GET", "/odd", 599, time.Millisecond, "[kiln:info] GET /odd 599  (1ms)\n"},
+	} {
+		if got := string(requestLine(tc.method, tc.uri, tc.status, tc.took)); got != tc.want {
+			t.Errorf("requestLine(%s %s %d %v) = %q, want %q", tc.method, tc.uri, tc.status, tc.took, got, tc.want)
+		}
 	}
 }
