@@ -41,6 +41,7 @@ type doNamespace struct {
 	reg          *Registry
 	binding      DOBinding
 	script       string // the script defining the class
+	key          string // uniqueKey(script, binding.ClassName), made once
 	jurisdiction string
 }
 
@@ -157,7 +158,7 @@ func defineDurableObjects(inst *instance) *doAPI {
 }
 
 func (ns *doNamespace) class() *doClass {
-	return ns.reg.class(ns.script, ns.binding.ClassName)
+	return ns.reg.class(ns.key, ns.script, ns.binding.ClassName)
 }
 
 func checkJurisdiction(vm *goja.Runtime, j string) string {

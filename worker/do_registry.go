@@ -200,7 +200,7 @@ func (w *Worker) doBindings(inst *instance, env *goja.Object) error {
 		if script == "" {
 			script = w.spec.Name
 		}
-		ns := &doNamespace{reg: w.spec.Registry, binding: b, script: script}
+		ns := &doNamespace{reg: w.spec.Registry, binding: b, script: script, key: uniqueKey(script, b.ClassName)}
 		if err := env.Set(b.Name, api.namespace.New(ns)); err != nil {
 			return err
 		}
@@ -209,9 +209,10 @@ func (w *Worker) doBindings(inst *instance, env *goja.Object) error {
 }
 
 // class returns the namespace of script's class, creating its ID space even
-// before a Worker serves it (IDs are pure functions of the key).
-func (r *Registry) class(script, name string) *doClass {
-	key := uniqueKey(script, name)
+// before a Worker serves it (IDs are pure functions of the key). key is
+// uniqueKey(script, name), which callers make once rather than on every
+// request that addresses an object.
+func (r *Registry) class(key, script, name string) *doClass {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if alias, ok := r.aliases[key]; ok {
