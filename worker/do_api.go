@@ -27,6 +27,10 @@ type doAPI struct {
 	txnClass    *webapi.Class
 	sqlClass    *webapi.Class
 	cursorClass *webapi.Class
+	// stubFetch is every stub's fetch: one function that serves the stub
+	// it is called on, as a prototype method would (workerd's stubs take
+	// fetch from their prototype), made at the first use.
+	stubFetch goja.Value
 }
 
 func (inst *instance) doAPI() *doAPI {
@@ -185,12 +189,12 @@ type stub struct {
 	a   *doAPI
 	id  *doID
 	mu  sync.Mutex
-	gen uint64 // the object generation this stub reached first
-	fns map[string]goja.Value
+	gen uint64                // the object generation this stub reached first
+	fns map[string]goja.Value // RPC methods, made at first use
 }
 
 func (a *doAPI) newStub(id *doID) goja.Value {
-	s := &stub{a: a, id: id, fns: map[string]goja.Value{}}
+	s := &stub{a: a, id: id}
 	return a.inst.rt.VM().NewDynamicObject(s)
 }
 
@@ -209,17 +213,39 @@ func (s *stub) Get(key string) goja.Value {
 		// language's own protocols (await, JSON, printing).
 		return nil
 	}
+	if key == "fetch" {
+		return s.a.fetchMethod()
+	}
 	if f, ok := s.fns[key]; ok {
 		return f
 	}
-	var f goja.Value
-	if key == "fetch" {
-		f = vm.ToValue(s.fetch)
-	} else {
-		f = s.method(key)
+	if s.fns == nil {
+		s.fns = map[string]goja.Value{}
 	}
+	f := s.method(key)
 	s.fns[key] = f
 	return f
+}
+
+// fetchMethod returns the stubs' shared fetch function. Called on something
+// that is not a stub (a detached call), it throws as a method of a Web API
+// class does.
+func (a *doAPI) fetchMethod() goja.Value {
+	if a.stubFetch == nil {
+		vm := a.inst.rt.VM()
+		a.stubFetch = vm.ToValue(func(c goja.FunctionCall) goja.Value {
+			obj, _ := c.This.(*goja.Object)
+			if obj == nil {
+				panic(vm.NewTypeError("Illegal invocation"))
+			}
+			s, ok := obj.Export().(*stub)
+			if !ok || s.a != a {
+				panic(vm.NewTypeError("Illegal invocation"))
+			}
+			return s.fetch(c)
+		})
+	}
+	return a.stubFetch
 }
 
 func (s *stub) Set(string, goja.Value) bool { return false }

@@ -129,6 +129,20 @@ func TestDOFetch(t *testing.T) {
 	h.expect(t, `const r = await env.COUNTER.getByName("f").fetch(new Request("https://any.host/q?x=1")); return await r.text()`, `"GET /q  3"`)
 }
 
+// A stub's fetch is one method shared by all stubs, as on workerd's stub
+// prototype: it serves the stub it is called on, and a detached call is an
+// illegal invocation.
+func TestDOStubFetchIsAMethod(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	h.expect(t, `const a = env.COUNTER.getByName("m1"), b = env.COUNTER.getByName("m2");
+		await a.increment(1); await b.increment(2);
+		const viaB = await a.fetch.call(b, "http://do/x");
+		let detached; const f = a.fetch; try { await f("http://do/x"); } catch (e) { detached = e.name + ": " + e.message }
+		let other; try { await a.fetch.call({}, "http://do/x"); } catch (e) { other = e.message }
+		return [a.fetch === b.fetch, "fetch" in a, await viaB.text(), detached, other]`,
+		`[true,true,"GET /x  2","TypeError: Illegal invocation","Illegal invocation"]`)
+}
+
 func TestDOFetchFollowsRedirects(t *testing.T) {
 	h, _ := startDO(t, time.Minute)
 	h.expect(t, `const s = env.COUNTER.getByName("r");
