@@ -115,7 +115,7 @@ func incoming(r *http.Request) webapi.IncomingRequest {
 		URL:    scheme + "://" + host + r.URL.RequestURI(),
 		Header: header,
 		Body:   r.Body,
-		CF:     map[string]any{"httpProtocol": proto, "colo": "KLN", "clientAcceptEncoding": r.Header.Get("Accept-Encoding")},
+		CF:     webapi.CF{HTTPProtocol: proto, ClientAcceptEncoding: r.Header.Get("Accept-Encoding")},
 	}
 }
 

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"io"
 	"net/http"
 	"reflect"
 	"testing"
@@ -46,5 +47,32 @@ func TestWorkerHeaderSetsHostAndClientIP(t *testing.T) {
 	}
 	if v := got.Get("Host"); v != "kiln.test" {
 		t.Fatalf("Host = %q", v)
+	}
+}
+
+// request.cf of a received request says how it arrived, with its fields in
+// a fixed order; a copy of the request keeps it.
+func TestRequestCF(t *testing.T) {
+	srv := start(t, Spec{Script: module(`return { default: { fetch(request) {
+		const copy = new Request(request);
+		return new Response(JSON.stringify(request.cf) + " " + (JSON.stringify(copy.cf) === JSON.stringify(request.cf)) + " " + (new Request("http://x/").cf === undefined));
+	} } };`)})
+	req, err := http.NewRequest("GET", srv.URL+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept-Encoding", "br, gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"httpProtocol":"HTTP/1.1","colo":"KLN","clientAcceptEncoding":"br, gzip"} true true`
+	if string(body) != want {
+		t.Fatalf("got %s, want %s", body, want)
 	}
 }

@@ -49,7 +49,14 @@ type IncomingRequest struct {
 	URL    string // absolute
 	Header http.Header
 	Body   io.ReadCloser // nil or http.NoBody for none
-	CF     map[string]any
+	CF     CF            // zero: the request has no cf (an object's request)
+}
+
+// CF is what request.cf tells a Worker about a request kiln received. The
+// object is built only if the script reads it.
+type CF struct {
+	HTTPProtocol         string // "HTTP/1.1"
+	ClientAcceptEncoding string // the client's Accept-Encoding
 }
 
 // NewRequest builds the script's Request for an incoming HTTP request. Its
