@@ -38,40 +38,53 @@ type IDSpace struct {
 	macs *sync.Pool
 }
 
+// macState is a keyed HMAC with room for its input and its sum, so that
+// a MAC allocates nothing once the state is pooled.
+type macState struct {
+	h   hash.Hash
+	in  []byte
+	sum [sha256.Size]byte
+}
+
 // NewIDSpace returns the ID space of uniqueKey.
 func NewIDSpace(uniqueKey string) IDSpace {
 	s := IDSpace{key: sha256.Sum256([]byte(uniqueKey))}
 	key := s.key
-	s.macs = &sync.Pool{New: func() any { return hmac.New(sha256.New, key[:]) }}
+	s.macs = &sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, key[:])} }}
 	return s
 }
 
-func (s IDSpace) mac(data []byte) [sha256.Size]byte {
-	var m hash.Hash
+// mac is HMAC-SHA256 of data (a name or an ID's first half) under the key.
+func (s IDSpace) mac(data string) [sha256.Size]byte {
+	var st *macState
 	if s.macs != nil {
-		m = s.macs.Get().(hash.Hash)
-		m.Reset()
-		defer s.macs.Put(m)
-	} else {
-		m = hmac.New(sha256.New, s.key[:])
+		st = s.macs.Get().(*macState)
+		st.h.Reset()
+	} else { // a zero IDSpace
+		key := s.key
+		st = &macState{h: hmac.New(sha256.New, key[:])}
 	}
-	m.Write(data)
-	var sum [sha256.Size]byte
-	m.Sum(sum[:0])
+	st.in = append(st.in[:0], data...)
+	st.h.Write(st.in)
+	st.h.Sum(st.sum[:0])
+	sum := st.sum
+	if s.macs != nil && cap(st.in) <= MaxNameBytes {
+		s.macs.Put(st)
+	}
 	return sum
 }
 
 func (s IDSpace) seal(body []byte) ID {
 	var id ID
 	copy(id[:16], body)
-	sum := s.mac(id[:16])
+	sum := s.mac(string(id[:16]))
 	copy(id[16:], sum[:16])
 	return id
 }
 
 // FromName is idFromName: deterministic for the namespace.
 func (s IDSpace) FromName(name string) ID {
-	sum := s.mac([]byte(name))
+	sum := s.mac(name)
 	return s.seal(sum[:16])
 }
 
@@ -95,7 +108,7 @@ func (s IDSpace) Parse(str string) (ID, error) {
 	if _, err := hex.Decode(id[:], []byte(str)); err != nil {
 		return id, ErrIDFormat
 	}
-	if sum := s.mac(id[:16]); !hmac.Equal(id[16:], sum[:16]) {
+	if sum := s.mac(string(id[:16])); !hmac.Equal(id[16:], sum[:16]) {
 		return id, ErrIDForNamespace
 	}
 	return id, nil
