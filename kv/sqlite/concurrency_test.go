@@ -418,3 +418,47 @@ func TestDurableSettings(t *testing.T) {
 		t.Error("a read connection could write")
 	}
 }
+
+// A batch resolves a namespace once for its puts; a namespace deleted and
+// made again with the same id inside the same batch is resolved anew, so
+// each put lands in the namespace as it is when the put runs.
+func TestBatchSeesNamespaceChanges(t *testing.T) {
+	f := newFixture(t, Options{})
+	release, blocked := blockWriter(t, f.s)
+	errs := make([]chan error, 5)
+	steps := []func() error{
+		func() error { return f.s.Put(f.ctx, f.ns, "before", []byte("1"), kv.PutOptions{}) },
+		func() error { return f.s.DeleteNamespace(f.ctx, f.ns) },
+		func() error { return f.s.Put(f.ctx, f.ns, "while-gone", []byte("2"), kv.PutOptions{}) },
+		func() error {
+			return f.s.w.submit(f.ctx, 0, func(tx *wtx) error { return tx.insertNamespace(kv.Namespace{ID: f.ns, Title: "again"}, 0) })
+		},
+		func() error { return f.s.Put(f.ctx, f.ns, "after", []byte("3"), kv.PutOptions{}) },
+	}
+	for i, step := range steps {
+		errs[i] = make(chan error, 1)
+		go func() { errs[i] <- step() }()
+		waitQueued(f.s, i+1)
+	}
+	release()
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	for i := range steps {
+		err := <-errs[i]
+		if i == 2 {
+			if !errors.Is(err, kv.ErrNamespaceNotFound) {
+				t.Errorf("put into the deleted namespace: %v, want ErrNamespaceNotFound", err)
+			}
+		} else if err != nil {
+			t.Errorf("step %d: %v", i, err)
+		}
+	}
+	if got := f.s.w.commits.Load(); got < 2 {
+		t.Fatalf("only %d commits", got)
+	}
+	r := f.list(kv.ListOptions{})
+	if len(r.Keys) != 1 || r.Keys[0].Name != "after" {
+		t.Fatalf("the namespace holds %v, want only \"after\"", r.Keys)
+	}
+}

@@ -239,18 +239,34 @@ func (w *writer) answerAll(batch []*request, err error) {
 type wtx struct {
 	w   *writer
 	ctx context.Context
+	// The namespace last resolved in this transaction: a batch of puts
+	// usually goes to one namespace, and its sequence number cannot change
+	// within the transaction except by a namespace operation, which runs
+	// through exec and forgets it.
+	lastNS  string
+	lastSeq int64
+	hasLast bool
 }
 
 // nsSeq resolves a namespace id; a missing namespace is a noWrite error.
 func (tx *wtx) nsSeq(id string) (int64, error) {
+	if tx.hasLast && tx.lastNS == id {
+		return tx.lastSeq, nil
+	}
 	var seq int64
 	err := tx.w.nsSeq.QueryRowContext(tx.ctx, id).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, noWrite{kv.ErrNamespaceNotFound}
 	}
-	return seq, err
+	if err != nil {
+		return 0, err
+	}
+	tx.lastNS, tx.lastSeq, tx.hasLast = id, seq, true
+	return seq, nil
 }
 
+// exec runs a statement of a namespace operation (create, rename, delete).
 func (tx *wtx) exec(q string, args ...any) (sql.Result, error) {
+	tx.hasLast = false
 	return tx.w.conn.ExecContext(tx.ctx, q, args...)
 }
