@@ -105,25 +105,23 @@ func incoming(r *http.Request) webapi.IncomingRequest {
 	}
 	host := r.Host
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = ""
-	}
-	header := workerHeader(r.Header, host, ip)
+	header := workerHeader(r.Header, host, ip, err == nil)
 	proto := r.Proto
 	return webapi.IncomingRequest{
 		Method: r.Method,
 		URL:    scheme + "://" + host + r.URL.RequestURI(),
 		Header: header,
 		Body:   r.Body,
-		CF:     webapi.CF{HTTPProtocol: proto, ClientAcceptEncoding: r.Header.Get("Accept-Encoding")},
+		CF:     &webapi.CF{HTTPProtocol: proto, ClientAcceptEncoding: r.Header.Get("Accept-Encoding")},
 	}
 }
 
 // workerHeader is the header map a Worker sees: a copy of the received one
-// with Host and, when known, CF-Connecting-IP set. It is built with one
+// with Host and, when the client's address is known (ipKnown), its
+// CF-Connecting-IP set. It is built with one
 // array for all values (each name's slice capped, so that appending to one
 // never overwrites the next) rather than cloned and then changed.
-func workerHeader(received http.Header, host, ip string) http.Header {
+func workerHeader(received http.Header, host, ip string, ipKnown bool) http.Header {
 	n := 2
 	for _, vs := range received {
 		n += len(vs)
@@ -136,13 +134,13 @@ func workerHeader(received http.Header, host, ip string) http.Header {
 		header[name] = values[start:len(values):len(values)]
 	}
 	for name, vs := range received {
-		if name == "Host" || ip != "" && name == "Cf-Connecting-Ip" || len(vs) == 0 {
+		if name == "Host" || ipKnown && name == "Cf-Connecting-Ip" || len(vs) == 0 {
 			continue
 		}
 		set(name, vs...)
 	}
 	set("Host", host)
-	if ip != "" {
+	if ipKnown {
 		set("Cf-Connecting-Ip", ip)
 	}
 	return header

@@ -1,8 +1,11 @@
 package worker
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"testing"
 )
@@ -20,7 +23,7 @@ func TestWorkerHeaderSetsHostAndClientIP(t *testing.T) {
 	}
 	snapshot := received.Clone()
 
-	got := workerHeader(received, "kiln.test:8787", "127.0.0.1")
+	got := workerHeader(received, "kiln.test:8787", "127.0.0.1", true)
 	want := http.Header{
 		"Host":             {"kiln.test:8787"},
 		"Cf-Connecting-Ip": {"127.0.0.1"},
@@ -41,9 +44,14 @@ func TestWorkerHeaderSetsHostAndClientIP(t *testing.T) {
 	}
 
 	// Without a known client address, a client's own header stays.
-	got = workerHeader(received, "kiln.test", "")
+	got = workerHeader(received, "kiln.test", "", false)
 	if v := got.Get("CF-Connecting-IP"); v != "203.0.113.9" {
 		t.Fatalf("CF-Connecting-IP without a known address = %q", v)
+	}
+	// A known but empty address (RemoteAddr ":1234") still replaces it.
+	got = workerHeader(received, "kiln.test", "", true)
+	if v, ok := got["Cf-Connecting-Ip"]; !ok || len(v) != 1 || v[0] != "" {
+		t.Fatalf("CF-Connecting-IP for an empty known address = %q", v)
 	}
 	if v := got.Get("Host"); v != "kiln.test" {
 		t.Fatalf("Host = %q", v)
@@ -74,5 +82,33 @@ func TestRequestCF(t *testing.T) {
 	want := `{"httpProtocol":"HTTP/1.1","colo":"KLN","clientAcceptEncoding":"br, gzip"} true true`
 	if string(body) != want {
 		t.Fatalf("got %s, want %s", body, want)
+	}
+}
+
+// A received request has a cf object even when what kiln knows of it is
+// empty (a hand-built request with no protocol or Accept-Encoding).
+func TestRequestCFWithEmptyFields(t *testing.T) {
+	w, err := New(context.Background(), Spec{
+		Script:   module(`return { default: { fetch(request) { return new Response(JSON.stringify(request.cf)); } } };`),
+		Runtimes: 1,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	req := httptest.NewRequest("GET", "http://kiln.test/", nil)
+	req.Proto = ""
+	resp, err := w.Fetch(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"httpProtocol":"","colo":"KLN","clientAcceptEncoding":""}`; string(body) != want {
+		t.Fatalf("request.cf = %s, want %s", body, want)
 	}
 }

@@ -49,7 +49,7 @@ type IncomingRequest struct {
 	URL    string // absolute
 	Header http.Header
 	Body   io.ReadCloser // nil or http.NoBody for none
-	CF     CF            // zero: the request has no cf (an object's request)
+	CF     *CF           // nil: the request has no cf (an object's request)
 }
 
 // CF is what request.cf tells a Worker about a request kiln received. The

@@ -17,7 +17,7 @@ type request struct {
 	redirect string
 	signal   goja.Value
 	cf       goja.Value
-	cfGo     CF // converted to cf on first read, unless zero
+	cfGo     *CF // converted to cf on first read
 }
 
 // knownMethods are normalised to upper case whatever case the script used,
@@ -64,12 +64,12 @@ func (api *fetchAPI) installRequest() {
 	})
 	c.Getter("cf", func(v goja.Value) goja.Value {
 		r := this(v)
-		if r.cf == nil && r.cfGo != (CF{}) {
+		if r.cf == nil && r.cfGo != nil {
 			obj := vm.NewObject()
 			_ = obj.Set("httpProtocol", r.cfGo.HTTPProtocol)
 			_ = obj.Set("colo", "KLN")
 			_ = obj.Set("clientAcceptEncoding", r.cfGo.ClientAcceptEncoding)
-			r.cf, r.cfGo = obj, CF{}
+			r.cf, r.cfGo = obj, nil
 		}
 		if r.cf != nil {
 			return r.cf
