@@ -236,11 +236,11 @@ func (a *doAPI) fetchMethod() goja.Value {
 		a.stubFetch = vm.ToValue(func(c goja.FunctionCall) goja.Value {
 			obj, _ := c.This.(*goja.Object)
 			if obj == nil {
-				panic(vm.NewTypeError("Illegal invocation"))
+				panic(vm.NewTypeError(webapi.IllegalInvocation))
 			}
 			s, ok := obj.Export().(*stub)
 			if !ok || s.a != a {
-				panic(vm.NewTypeError("Illegal invocation"))
+				panic(vm.NewTypeError(webapi.IllegalInvocation))
 			}
 			return s.fetch(c)
 		})

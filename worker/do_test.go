@@ -5,8 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/kiln-dev/kiln/js/webapi"
 )
 
 // doScript is a module with Durable Object classes and an eval entry point
@@ -137,10 +140,10 @@ func TestDOStubFetchIsAMethod(t *testing.T) {
 	h.expect(t, `const a = env.COUNTER.getByName("m1"), b = env.COUNTER.getByName("m2");
 		await a.increment(1); await b.increment(2);
 		const viaB = await a.fetch.call(b, "http://do/x");
-		let detached; const f = a.fetch; try { await f("http://do/x"); } catch (e) { detached = e.name + ": " + e.message }
+		let detached; const f = a.fetch; try { await f("http://do/x"); } catch (e) { detached = e.name + ": " + e.message.split(".")[0] }
 		let other; try { await a.fetch.call({}, "http://do/x"); } catch (e) { other = e.message }
 		return [a.fetch === b.fetch, "fetch" in a, await viaB.text(), detached, other]`,
-		`[true,true,"GET /x  2","TypeError: Illegal invocation","Illegal invocation"]`)
+		`[true,true,"GET /x  2","TypeError: Illegal invocation: function called with incorrect `+"`this`"+` reference",`+strconv.Quote(webapi.IllegalInvocation)+`]`)
 }
 
 func TestDOFetchFollowsRedirects(t *testing.T) {

@@ -81,12 +81,17 @@ func Impl[T any](v goja.Value) (T, bool) {
 	return t, ok
 }
 
-// MustImpl is Impl for method receivers: it throws the TypeError that
-// browsers throw ("Illegal invocation") when this is not of the class.
+// IllegalInvocation is workerd's message for a method of a runtime class
+// called on something that is not of the class (a detached method, say).
+const IllegalInvocation = "Illegal invocation: function called with incorrect `this` reference. " +
+	"See https://developers.cloudflare.com/workers/observability/errors/#illegal-invocation-errors for details."
+
+// MustImpl is Impl for method receivers: it throws workerd's TypeError
+// (IllegalInvocation) when this is not of the class.
 func MustImpl[T any](vm *goja.Runtime, v goja.Value) T {
 	t, ok := Impl[T](v)
 	if !ok {
-		panic(vm.NewTypeError("Illegal invocation"))
+		panic(vm.NewTypeError(IllegalInvocation))
 	}
 	return t
 }

@@ -59,7 +59,7 @@ func TestURLErrors(t *testing.T) {
 		{"no argument", `try { new URL(); "no error" } catch (e) { e instanceof TypeError }`, "true"},
 		{"call without new", `try { URL("https://x.test"); "no error" } catch (e) { e instanceof TypeError }`, "true"},
 		{"href setter", `const u = new URL("https://x.test/"); try { u.href = "nope"; "no error" } catch (e) { (e instanceof TypeError) + "|" + u.href }`, "true|https://x.test/"},
-		{"illegal invocation", `try { Object.getOwnPropertyDescriptor(URL.prototype, "href").get.call({}); "no error" } catch (e) { e.message }`, "Illegal invocation"},
+		{"illegal invocation", `try { Object.getOwnPropertyDescriptor(URL.prototype, "href").get.call({}); "no error" } catch (e) { e.message }`, IllegalInvocation},
 	})
 }
 
