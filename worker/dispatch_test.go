@@ -74,15 +74,21 @@ func TestRequestCF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	want := `{"httpProtocol":"HTTP/1.1","colo":"KLN","clientAcceptEncoding":"br, gzip"} true true`
+	if body := readBody(t, resp.Body); body != want {
+		t.Fatalf("got %s, want %s", body, want)
+	}
+}
+
+// readBody reads and closes a response body.
+func readBody(t *testing.T, body io.ReadCloser) string {
+	t.Helper()
+	defer body.Close()
+	b, err := io.ReadAll(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"httpProtocol":"HTTP/1.1","colo":"KLN","clientAcceptEncoding":"br, gzip"} true true`
-	if string(body) != want {
-		t.Fatalf("got %s, want %s", body, want)
-	}
+	return string(b)
 }
 
 // A received request has a cf object even when what kiln knows of it is
@@ -103,12 +109,7 @@ func TestRequestCFWithEmptyFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := `{"httpProtocol":"","colo":"KLN","clientAcceptEncoding":""}`; string(body) != want {
+	if want, body := `{"httpProtocol":"","colo":"KLN","clientAcceptEncoding":""}`, readBody(t, resp.Body); body != want {
 		t.Fatalf("request.cf = %s, want %s", body, want)
 	}
 }
