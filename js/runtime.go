@@ -323,6 +323,9 @@ func (rt *Runtime) react(w settleWatch) {
 // that a script that replaced Promise.prototype.then cannot intercept,
 // repeat or drop kiln's own waits. Loop only.
 func (rt *Runtime) Then(p *goja.Promise, onFulfilled, onRejected func(goja.FunctionCall) goja.Value) error {
+	if rt.promiseThen == nil {
+		return errors.New("js: the built-in Promise.prototype.then is missing")
+	}
 	vm := rt.vm
 	_, err := rt.promiseThen(vm.ToValue(p), vm.ToValue(onFulfilled), vm.ToValue(onRejected))
 	return err

@@ -93,8 +93,7 @@ func (f *Fetch) RequestParts(input, init goja.Value) OutgoingRequest {
 	if !ok || (init != nil && !goja.IsUndefined(init)) {
 		r = api.newRequest(input, init)
 	}
-	out := OutgoingRequest{Method: r.method, URL: r.url, Header: http.Header{}, Redirect: r.redirect}
-	r.hdr.toHTTP(out.Header)
+	out := OutgoingRequest{Method: r.method, URL: r.url, Header: r.hdr.httpHeader(), Redirect: r.redirect}
 	if !r.body.isNull() {
 		if api.used(r.body) {
 			ThrowTypeError(api.vm, errBodyUsed)
@@ -285,7 +284,7 @@ func (api *fetchAPI) fetch(call goja.FunctionCall) goja.Value {
 		settle(reject(vm.NewTypeError(err.Error())))
 		return vm.ToValue(p)
 	}
-	r.hdr.toHTTP(req.Header)
+	req.Header = r.hdr.httpHeader()
 	if r.body.kind == bodyBytes {
 		req.ContentLength = int64(len(r.body.data))
 	}

@@ -23,7 +23,7 @@ type headerEntry struct{ name, value string } // name is lower case
 // received, a response passed on) keep the net/http map they came from
 // and build the list only if a script looks at them: most requests and
 // responses travel through a Worker without their headers being read, and
-// then toHTTP copies the map as it is.
+// then httpHeader copies the map as it is.
 type headers struct {
 	items []headerEntry // read through all()
 	src   http.Header   // non-nil: items not built yet; never modified
@@ -185,39 +185,38 @@ func (h *headers) clone() *headers {
 	return &headers{items: append([]headerEntry(nil), h.items...)}
 }
 
-// toHTTP copies the list into a net/http header map.
-func (h *headers) toHTTP(dst http.Header) {
-	// The values are copied into one backing array rather than one slice
-	// per name; each name's slice is capped, so that appending to it in dst
-	// reallocates instead of overwriting the next name's values.
+// httpHeader converts the list into a new net/http header map. The values
+// are copied into one backing array rather than one slice per name; each
+// name's slice is capped, so that appending to it reallocates instead of
+// overwriting the next name's values.
+func (h *headers) httpHeader() http.Header {
 	if h.src != nil && canonicalMap(h.src) {
 		n := 0
 		for _, vs := range h.src {
 			n += len(vs)
 		}
+		dst := make(http.Header, len(h.src))
 		backing := make([]string, 0, n)
 		for k, vs := range h.src {
-			if len(dst[k]) > 0 {
-				dst[k] = append(dst[k], vs...)
-				continue
-			}
 			start := len(backing)
 			backing = append(backing, vs...)
 			dst[k] = backing[start:len(backing):len(backing)]
 		}
-		return
+		return dst
 	}
 	all := h.all()
+	dst := make(http.Header, len(all))
 	backing := make([]string, len(all))
 	for i, e := range all {
 		k := http.CanonicalHeaderKey(e.name)
-		if len(dst[k]) > 0 {
+		if len(dst[k]) > 0 { // a name repeated in the list
 			dst[k] = append(dst[k], e.value)
 			continue
 		}
 		backing[i] = e.value
 		dst[k] = backing[i : i+1 : i+1]
 	}
+	return dst
 }
 
 // canonicalMap reports whether every name in m is a valid name in its

@@ -15,14 +15,13 @@ func TestHeadersFromHTTPAreBuiltOnFirstUse(t *testing.T) {
 	snapshot := src.Clone()
 
 	untouched := headersFromHTTP(src, guardImmutable)
-	out := http.Header{}
-	untouched.toHTTP(out)
+	out := untouched.httpHeader()
 	if !reflect.DeepEqual(out, snapshot) {
 		t.Fatalf("untouched headers converted back to %v, want %v", out, snapshot)
 	}
 	out["X-Multi"][0] = "changed" // the copy does not share the map's slices
 	if src["X-Multi"][0] != "a" {
-		t.Fatal("toHTTP shared a value slice with the source map")
+		t.Fatal("httpHeader shared a value slice with the source map")
 	}
 
 	h := headersFromHTTP(src, guardImmutable)
@@ -42,8 +41,7 @@ func TestHeadersFromHTTPAreBuiltOnFirstUse(t *testing.T) {
 	if !reflect.DeepEqual(src, snapshot) {
 		t.Fatalf("the source map changed: %v", src)
 	}
-	out = http.Header{}
-	cp.toHTTP(out)
+	out = cp.httpHeader()
 	want := http.Header{"Content-Type": {"text/plain"}, "X-Multi": {"c"}, "X-New": {"n"}}
 	if !reflect.DeepEqual(out, want) {
 		t.Fatalf("changed clone converted to %v, want %v", out, want)
@@ -51,8 +49,7 @@ func TestHeadersFromHTTPAreBuiltOnFirstUse(t *testing.T) {
 
 	// A map with names not in canonical form reads the same either way.
 	odd := http.Header{"x-lower": {"1"}}
-	out = http.Header{}
-	headersFromHTTP(odd, guardNone).toHTTP(out)
+	out = headersFromHTTP(odd, guardNone).httpHeader()
 	if out.Get("X-Lower") != "1" || len(out) != 1 {
 		t.Fatalf("non-canonical name converted to %v", out)
 	}
@@ -68,8 +65,7 @@ func TestHeadersFromHTTPAreBuiltOnFirstUse(t *testing.T) {
 func TestHeadersFromHandBuiltMapsConvertDeterministically(t *testing.T) {
 	src := http.Header{"X-Foo": {"a"}, "x-foo": {"b"}, "Bad Name": {"c"}, "Empty": nil}
 	for i := 0; i < 20; i++ { // map order varies between runs
-		out := http.Header{}
-		headersFromHTTP(src, guardNone).toHTTP(out)
+		out := headersFromHTTP(src, guardNone).httpHeader()
 		want := http.Header{"X-Foo": {"a", "b"}, "bad name": {"c"}}
 		if !reflect.DeepEqual(out, want) {
 			t.Fatalf("converted to %v, want %v", out, want)
@@ -77,10 +73,10 @@ func TestHeadersFromHandBuiltMapsConvertDeterministically(t *testing.T) {
 	}
 }
 
-// toHTTP copies all values into one array; appending to one name's values
+// httpHeader copies all values into one array; appending to one name's values
 // in the result must not overwrite the values of another name, whichever
 // way the headers were built.
-func TestHeadersToHTTPKeepsNamesApart(t *testing.T) {
+func TestHeadersToNetHTTPKeepNamesApart(t *testing.T) {
 	fromMap := headersFromHTTP(http.Header{"A": {"1"}, "B": {"2"}, "C": {"3", "4"}}, guardNone)
 	fromList := &headers{}
 	fromList.add("a", "1")
@@ -88,8 +84,7 @@ func TestHeadersToHTTPKeepsNamesApart(t *testing.T) {
 	fromList.add("c", "3")
 	fromList.add("c", "4")
 	for name, h := range map[string]*headers{"map": fromMap, "list": fromList} {
-		out := http.Header{}
-		h.toHTTP(out)
+		out := h.httpHeader()
 		for _, k := range []string{"A", "B", "C"} {
 			out[k] = append(out[k], "appended")
 		}

@@ -193,13 +193,12 @@ func (f *Fetch) ResponseOf(v goja.Value) (resp *Response, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	out := &Response{Status: r.status, StatusText: r.statusText, Header: http.Header{}, ContentLength: -1}
+	out := &Response{Status: r.status, StatusText: r.statusText, Header: r.hdr.httpHeader(), ContentLength: -1}
 	if r.wsEnd != nil {
 		out.WebSocket = r.wsEnd
 	} else if r.webSocket != nil {
 		out.WebSocket = f.WebSocketEndOf(r.webSocket)
 	}
-	r.hdr.toHTTP(out.Header)
 	switch r.body.kind {
 	case bodyBytes:
 		out.ContentLength = int64(len(r.body.data))
