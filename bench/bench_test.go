@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -258,5 +259,34 @@ func TestRoundRatiosPairRunsOfTheSameRound(t *testing.T) {
 	}
 	if got := roundRatios(kiln[:1], workerd[:1], rps); got != "" {
 		t.Fatalf("one round gives a range: %q", got)
+	}
+}
+
+func TestStatCPUTime(t *testing.T) {
+	// The command name may hold spaces and parentheses.
+	stat := "4242 (work (er) d) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 75 0 0 20 0 9 0 100 1000 200"
+	got, err := statCPUTime(stat)
+	if err != nil || got != 3250*time.Millisecond {
+		t.Fatalf("statCPUTime = %v, %v; want 3.25s", got, err)
+	}
+	for _, bad := range []string{"4242 work S 1", "4242 (w) S 1 2 3", "4242 (w) S 1 4242 4242 0 -1 4194560 1234 0 0 0 x 75 0"} {
+		if _, err := statCPUTime(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func TestReportCPUPerRequest(t *testing.T) {
+	r := &report{started: time.Now(), rounds: 1, duration: time.Second}
+	r.add("kv-get", 32, "kiln", result{perSecond: 30000, serverCPU: 30 * time.Microsecond, loadCPU: 4 * time.Microsecond})
+	r.add("kv-get", 32, "workerd", result{perSecond: 7000, serverCPU: 120 * time.Microsecond, loadCPU: 5 * time.Microsecond})
+	r.add("cold-start", 1, "kiln", result{coldStart: time.Millisecond})
+	r.add("cold-start", 1, "workerd", result{coldStart: time.Millisecond})
+	md := written(t, r)
+	if !bytes.Contains(md, []byte("| kv-get | 32 | 30.0 | 120.0 | 0.25× | 4.0 / 5.0 |")) {
+		t.Errorf("the CPU table lacks kv-get:\n%s", md)
+	}
+	if bytes.Contains(md, []byte("| cold-start | 1 | 0.0")) {
+		t.Errorf("cold-start has a CPU row:\n%s", md)
 	}
 }

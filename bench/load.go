@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
 )
 
+// exchangeTimeout bounds one request and its answer: a server that takes
+// longer has hung, and the scenario fails instead of waiting for ever.
+const exchangeTimeout = 60 * time.Second
+
 // request is one call of the load generator: the path to GET and what to
-// do with a 2xx answer (nil: nothing).
+// do with a 2xx answer (nil: nothing). The body onDone gets is only valid
+// during the call.
 type request struct {
 	path   string
 	onDone func(body []byte)
@@ -55,31 +58,20 @@ func closedLoop(ctx context.Context, base string, conns int, d time.Duration, ne
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			transport := &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
-			defer transport.CloseIdleConnections()
-			client := &http.Client{Transport: transport}
 			res := &results[c]
+			lc, err := newLoadConn(base, exchangeTimeout)
+			if err != nil {
+				res.errors++
+				res.firstErr = err.Error()
+				return
+			}
+			defer lc.close()
 			res.latencies = make([]time.Duration, 0, 1<<14)
 			// Every client sends at least one request, however short d is.
 			for i := 0; i == 0 || ctx.Err() == nil; i++ {
 				rq := next(c, i)
-				req, err := http.NewRequest(http.MethodGet, base+rq.path, nil)
-				if err != nil {
-					res.errors++
-					res.firstErr = err.Error()
-					return
-				}
 				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					res.errors++
-					if res.firstErr == "" {
-						res.firstErr = err.Error()
-					}
-					continue
-				}
-				body, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				status, body, err := lc.get(ctx, rq.path)
 				lat := time.Since(t0)
 				switch {
 				case err != nil:
@@ -87,10 +79,10 @@ func closedLoop(ctx context.Context, base string, conns int, d time.Duration, ne
 					if res.firstErr == "" {
 						res.firstErr = err.Error()
 					}
-				case resp.StatusCode < 200 || resp.StatusCode > 299:
+				case status < 200 || status > 299:
 					res.non2xx++
 					if res.firstErr == "" {
-						res.firstErr = fmt.Sprintf("GET %s: %d %q", rq.path, resp.StatusCode, body)
+						res.firstErr = fmt.Sprintf("GET %s: %d %q", rq.path, status, body)
 					}
 				default:
 					res.ok++
@@ -153,33 +145,25 @@ func fixedRequests(ctx context.Context, base string, conns, n int, path func(i i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			transport := &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
-			defer transport.CloseIdleConnections()
-			client := &http.Client{Transport: transport, Timeout: 60 * time.Second}
-			for {
+			lc, err := newLoadConn(base, exchangeTimeout)
+			if err != nil {
+				fail(err)
+				return
+			}
+			defer lc.close()
+			for ctx.Err() == nil {
 				i, ok := take()
 				if !ok {
 					return
 				}
 				p := path(i)
-				req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+p, nil)
+				status, body, err := lc.get(ctx, p)
 				if err != nil {
 					fail(err)
 					return
 				}
-				resp, err := client.Do(req)
-				if err != nil {
-					fail(fmt.Errorf("GET %s: %w", p, err))
-					return
-				}
-				body, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil {
-					fail(fmt.Errorf("GET %s: reading the answer: %w", p, err))
-					return
-				}
-				if resp.StatusCode < 200 || resp.StatusCode > 299 {
-					fail(fmt.Errorf("GET %s: %d %q", p, resp.StatusCode, body))
+				if status < 200 || status > 299 {
+					fail(fmt.Errorf("GET %s: %d %q", p, status, body))
 					return
 				}
 				if check != nil {

@@ -86,6 +86,8 @@ func medianResult(rounds []result) (result, int) {
 		bcastP50:  time.Duration(med(func(r result) float64 { return float64(r.bcastP50) })),
 		bcastMax:  time.Duration(med(func(r result) float64 { return float64(r.bcastMax) })),
 
+		serverCPU:      time.Duration(med(func(r result) float64 { return float64(r.serverCPU) })),
+		loadCPU:        time.Duration(med(func(r result) float64 { return float64(r.loadCPU) })),
 		fsyncPerSecond: med(func(r result) float64 { return r.fsyncPerSecond }),
 		fsyncMean:      time.Duration(med(func(r result) float64 { return float64(r.fsyncMean) })),
 	}, len(ok)
@@ -166,6 +168,7 @@ func (r *report) write(path string) error {
 			}
 		}
 		b.WriteString("\nRatio: kiln / workerd of the medians (above 1 means kiln serves more requests per second; for cold-start it is the time ratio, below 1 means kiln starts faster); in brackets, the lowest and highest ratio of a single round's two runs.\n")
+		r.writeCPU(&b, load)
 	}
 	if len(lim) > 0 {
 		r.writeLimits(&b, lim, load)
@@ -274,6 +277,27 @@ func thousands(n int) string {
 // writeLimits writes the machine's ceilings (the limits scenario) and,
 // for each load row of the same run, the share of its ceiling each
 // runtime reached.
+// writeCPU is the CPU time per answered request of each server and of the
+// load generator driving it, for the load runs.
+func (r *report) writeCPU(b *bytes.Buffer, load []cell) {
+	b.WriteString("\n## CPU per request\n\n")
+	b.WriteString("| scenario | conns | kiln µs | workerd µs | ratio | load generator µs (kiln run / workerd run) |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|\n")
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	for _, c := range load {
+		if scenarioByName(c.scenario).kind != loadRun {
+			continue
+		}
+		k, kn := medianResult(r.runs[c]["kiln"])
+		w, wn := medianResult(r.runs[c]["workerd"])
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s / %s |\n", c.scenario, c.conns,
+			fig(kn, "%.1f", us(k.serverCPU)), fig(wn, "%.1f", us(w.serverCPU)),
+			ratio(us(k.serverCPU), us(w.serverCPU)),
+			fig(kn, "%.1f", us(k.loadCPU)), fig(wn, "%.1f", us(w.loadCPU)))
+	}
+	b.WriteString("\nCPU time (user and system, every thread) of the server process, and of the load generator, during the run divided by the requests answered; medians of the rounds, from /proc and getrusage at 10 ms resolution. Ratio: kiln / workerd, below 1 means kiln spends less CPU per request. The two share the machine's CPUs, so what the generator spends the server cannot; workerd runs a Worker on one thread and kiln on all of them.\n")
+}
+
 func (r *report) writeLimits(b *bytes.Buffer, lim, load []cell) {
 	b.WriteString("\n## Limits of this machine\n\n")
 	b.WriteString("| conns | empty HTTP server req/s | p50 / p99 ms | fsync writers | fsyncs/s (all writers) | µs per fsync |\n")

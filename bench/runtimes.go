@@ -101,6 +101,44 @@ func (p *process) rssBytes() (int64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", p.cmd.Process.Pid)
 }
 
+// userHZ is the unit of /proc's CPU times: Linux reports them to user
+// space in 1/100 s on every architecture it runs on (USER_HZ).
+const userHZ = 100
+
+// cpuTime is the CPU time (user and system, all threads) the process has
+// used so far, from /proc/PID/stat.
+func (p *process) cpuTime() (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the CPU time: %w", err)
+	}
+	return statCPUTime(string(data))
+}
+
+// statCPUTime reads utime and stime out of a /proc/PID/stat line. The
+// command name (field 2) is in parentheses and may hold spaces, so fields
+// are counted from after its closing parenthesis.
+func statCPUTime(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parsing /proc stat %q: no command name", stat)
+	}
+	fields := strings.Fields(stat[i+1:])
+	// fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("parsing /proc stat %q: %d fields", stat, len(fields)+2)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parsing /proc stat: CPU time %q: %w", f, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
+}
+
 // launch starts cmd with its output in logPath and waits for the first 200
 // on readyPath.
 func launch(ctx context.Context, cmd *exec.Cmd, port int, logPath, readyPath string) (*process, error) {

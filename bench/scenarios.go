@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -35,7 +37,11 @@ type result struct {
 	// fsyncs per second of all writers together, mean time of one.
 	fsyncPerSecond float64
 	fsyncMean      time.Duration
-	failure        string // why the run or its correctness check failed
+	// serverCPU and loadCPU are the CPU time per answered request of the
+	// server (all its threads) and of the load generator during a load
+	// run. They share the machine, so what one spends the other cannot.
+	serverCPU, loadCPU time.Duration
+	failure            string // why the run or its correctness check failed
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -186,7 +192,17 @@ func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conn
 	if profile != "" && p.debugBase != "" {
 		profiled = cpuProfile(ctx, p.debugBase, d, profile)
 	}
+	server0, err0 := p.cpuTime()
+	load0, err1 := selfCPUTime()
 	lr := closedLoop(ctx, p.base, conns, d, w.next)
+	load1, err2 := selfCPUTime()
+	server1, err3 := p.cpuTime()
+	if cpuErr := errors.Join(err0, err1, err2, err3); cpuErr != nil {
+		fmt.Fprintf(os.Stderr, "bench: CPU per request not measured: %v\n", cpuErr)
+	} else if lr.ok > 0 {
+		res.serverCPU = (server1 - server0) / time.Duration(lr.ok)
+		res.loadCPU = (load1 - load0) / time.Duration(lr.ok)
+	}
 	if profiled != nil {
 		if err := <-profiled; err != nil {
 			fmt.Fprintf(os.Stderr, "bench: profile %s: %v\n", profile, err)
@@ -208,6 +224,16 @@ func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conn
 		}
 	}
 	return res, nil
+}
+
+// selfCPUTime is the CPU time (user and system) this process has used so
+// far: during a load run, the load generator's.
+func selfCPUTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 // coldStartsPerRound is how many fresh processes one cold-start round
