@@ -462,3 +462,26 @@ func TestMissingNamespace(t *testing.T) {
 		}
 	}
 }
+
+// TestPutOverwritesWithTheSameValue: rewriting a key with what it already
+// holds succeeds, and a put of the same key into another namespace leaves
+// it alone.
+func TestPutOverwritesWithTheSameValue(t *testing.T) {
+	f := newFixture(t, Options{})
+	for range 3 {
+		f.put("k", "same", kv.PutOptions{Metadata: json.RawMessage(`{"a":1}`)})
+	}
+	if v, ok := f.get("k"); !ok || v != "same" {
+		t.Fatalf("k = %q, %v", v, ok)
+	}
+	other, err := f.s.CreateNamespace(f.ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.Put(f.ctx, other.ID, "k", []byte("there"), kv.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := f.get("k"); v != "same" {
+		t.Fatalf("a put into another namespace changed k to %q", v)
+	}
+}
