@@ -69,7 +69,7 @@ func (c *loadConn) close() {
 // and the next get dials a new one.
 func (c *loadConn) get(ctx context.Context, path string) (int, []byte, error) {
 	if c.conn == nil {
-		var d net.Dialer
+		d := net.Dialer{Timeout: c.timeout}
 		conn, err := d.DialContext(ctx, "tcp", c.addr)
 		if err != nil {
 			return 0, nil, fmt.Errorf("load generator: %w", err)

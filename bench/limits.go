@@ -24,7 +24,10 @@ import (
 //   - the fsync ceiling: a commit per request needs one fsync per request
 //     (one object, one connection) or one per object (many objects), so
 //     the rate at which conns writers, each on its own file, can overwrite
-//     a 4 KiB block and fsync it, as a Durable Object's commit does.
+//     a 4 KiB block and fsync it, as a Durable Object's commit does;
+//   - the cost of creating a file in a new directory beside the runtimes'
+//     data: a Durable Object's first write creates its database file and
+//     its WAL, so every object new to a run pays for two.
 
 // emptyHTTPEnv, when set to an address, makes the bench binary serve the
 // HTTP ceiling's handler there instead of running the benchmark.
@@ -148,6 +151,28 @@ func measureFsync(ctx context.Context, dir string, writers int, d time.Duration)
 	}, nil
 }
 
+// createFiles is how many files one file-create measurement creates.
+const createFiles = 200
+
+// measureCreate creates createFiles empty files, one at a time, in a new
+// directory dir, and returns the mean time of one (create and close).
+func measureCreate(dir string) (time.Duration, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, fmt.Errorf("measuring file creation: %w", err)
+	}
+	start := time.Now()
+	for i := 0; i < createFiles; i++ {
+		f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(i)+".sqlite"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return 0, fmt.Errorf("measuring file creation: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return 0, fmt.Errorf("measuring file creation: %w", err)
+		}
+	}
+	return time.Since(start) / createFiles, nil
+}
+
 // fsyncDuration is the length of one fsync measurement.
 const fsyncDuration = 2 * time.Second
 
@@ -175,6 +200,9 @@ func machineLimits(ctx context.Context, dir string, conns int, d time.Duration) 
 		return res, err
 	}
 	res.fsyncPerSecond, res.fsyncMean = fs.perSecond, fs.mean
+	if res.createMean, err = measureCreate(filepath.Join(dir, "create")); err != nil {
+		return res, err
+	}
 	return res, nil
 }
 

@@ -72,7 +72,7 @@ func TestMeasureFsyncRefusesBadInput(t *testing.T) {
 
 func TestReportSharesOfTheCeilings(t *testing.T) {
 	r := &report{started: time.Now(), rounds: 1, duration: time.Second}
-	r.add("limits", 32, "machine", result{perSecond: 40000, fsyncPerSecond: 8000, fsyncMean: 4 * time.Millisecond})
+	r.add("limits", 32, "machine", result{perSecond: 40000, fsyncPerSecond: 8000, fsyncMean: 4 * time.Millisecond, createMean: 850 * time.Microsecond})
 	r.add("limits", 1, "machine", result{perSecond: 10000, fsyncPerSecond: 5000, fsyncMean: 200 * time.Microsecond})
 	r.add("hello", 32, "kiln", result{perSecond: 30000})
 	r.add("hello", 32, "workerd", result{perSecond: 20000})
@@ -82,7 +82,7 @@ func TestReportSharesOfTheCeilings(t *testing.T) {
 	r.add("kv-put", 1, "workerd", result{perSecond: 1500})
 	md := written(t, r)
 	for _, want := range []string{
-		"| 32 | 40000 | 0.00 / 0.00 | 32 | 8000 | 4000 |",
+		"| 32 | 40000 | 0.00 / 0.00 | 32 | 8000 | 4000 | 850 |",
 		"| hello | 32 | 75% | 50% | — | — |",
 		"| counter-1000 | 32 | 10% | 2% | 50% | 12% |",
 		"| kv-put | 1 | 25% | 15% | 50% | 30% |",
@@ -93,6 +93,22 @@ func TestReportSharesOfTheCeilings(t *testing.T) {
 	}
 	if bytes.Contains(md, []byte("| limits |")) {
 		t.Errorf("the limits scenario appears among the requests:\n%s", md)
+	}
+}
+
+func TestMeasureCreateMakesNewFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "create")
+	mean, err := measureCreate(dir)
+	if err != nil || mean <= 0 {
+		t.Fatalf("measureCreate = %v, %v", mean, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != createFiles {
+		t.Fatalf("%d files, %v; want %d", len(entries), err, createFiles)
+	}
+	// The files must be new: measuring again over them is an error.
+	if _, err := measureCreate(dir); err == nil {
+		t.Fatal("creating over existing files was measured")
 	}
 }
 

@@ -90,6 +90,7 @@ func medianResult(rounds []result) (result, int) {
 		loadCPU:        time.Duration(med(func(r result) float64 { return float64(r.loadCPU) })),
 		fsyncPerSecond: med(func(r result) float64 { return r.fsyncPerSecond }),
 		fsyncMean:      time.Duration(med(func(r result) float64 { return float64(r.fsyncMean) })),
+		createMean:     time.Duration(med(func(r result) float64 { return float64(r.createMean) })),
 	}, len(ok)
 }
 
@@ -300,18 +301,19 @@ func (r *report) writeCPU(b *bytes.Buffer, load []cell) {
 
 func (r *report) writeLimits(b *bytes.Buffer, lim, load []cell) {
 	b.WriteString("\n## Limits of this machine\n\n")
-	b.WriteString("| conns | empty HTTP server req/s | p50 / p99 ms | fsync writers | fsyncs/s (all writers) | µs per fsync |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| conns | empty HTTP server req/s | p50 / p99 ms | fsync writers | fsyncs/s (all writers) | µs per fsync | µs per file create |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
 	ceilings := map[int]result{}
 	for _, c := range lim {
 		m, n := medianResult(r.runs[c]["machine"])
 		if n > 0 {
 			ceilings[c.conns] = m
 		}
-		fmt.Fprintf(b, "| %d | %s | %s | %d | %s | %s |\n", c.conns, fig(n, "%.0f", m.perSecond), latencies(n, m), c.conns,
-			fig(n, "%.0f", m.fsyncPerSecond), fig(n, "%.0f", float64(m.fsyncMean)/float64(time.Microsecond)))
+		fmt.Fprintf(b, "| %d | %s | %s | %d | %s | %s | %s |\n", c.conns, fig(n, "%.0f", m.perSecond), latencies(n, m), c.conns,
+			fig(n, "%.0f", m.fsyncPerSecond), fig(n, "%.0f", float64(m.fsyncMean)/float64(time.Microsecond)),
+			fig(n, "%.0f", float64(m.createMean)/float64(time.Microsecond)))
 	}
-	b.WriteString("\nThe empty HTTP server is Go's net/http alone, in its own process, answering hello.js's response under the same load generator: no server built on Go's net/http, as kiln is, serves more on this machine (another HTTP stack, such as workerd's, is not bound by it). There are as many fsync writers as connections; each overwrites a 4 KiB block of its own file and fsyncs it, as a commit to a Durable Object's reserved WAL does. With 1 writer the rate bounds anything that makes a commit durable before answering, one request at a time; with N writers, anything that needs a separate file's fsync for each of N requests in flight.\n")
+	b.WriteString("\nThe empty HTTP server is Go's net/http alone, in its own process, answering hello.js's response under the same load generator: no server built on Go's net/http, as kiln is, serves more on this machine (another HTTP stack, such as workerd's, is not bound by it). There are as many fsync writers as connections; each overwrites a 4 KiB block of its own file and fsyncs it, as a commit to a Durable Object's reserved WAL does. With 1 writer the rate bounds anything that makes a commit durable before answering, one request at a time; with N writers, anything that needs a separate file's fsync for each of N requests in flight. A file create is the mean time of creating an empty file, one at a time, in a new directory beside the runtimes' data: a Durable Object's first write creates its database and its WAL, so each object new to a run that writes (counter-1000) pays for two.\n")
 	var rows []string
 	for _, c := range load {
 		if scenarioByName(c.scenario).kind != loadRun {

@@ -37,6 +37,8 @@ type result struct {
 	// fsyncs per second of all writers together, mean time of one.
 	fsyncPerSecond float64
 	fsyncMean      time.Duration
+	// createMean is the limits scenario's mean time to create one file.
+	createMean time.Duration
 	// serverCPU and loadCPU are the CPU time per answered request of the
 	// server (all its threads) and of the load generator during a load
 	// run. They share the machine, so what one spends the other cannot.
