@@ -9,8 +9,9 @@
 //     runtime: Go's net/http alone answering hello.js's response (the HTTP
 //     ceiling), and the rate of 4 KiB overwrites each followed by an fsync,
 //     by as many writers as connections, each on its own file (the ceiling
-//     of a commit per request). The report gives each load row's share of
-//     them.
+//     of a commit per request), and the time to create an empty file in a
+//     new directory beside the runtimes' data (a Durable Object's first
+//     write creates two). The report gives each load row's share of them.
 //   - hello: a trivial fetch handler, under closed-loop load.
 //   - counter-hot, counter-1000: Durable Object counters (storage get + put
 //     per request) on one object or spread over 1,000; afterwards every
