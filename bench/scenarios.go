@@ -91,7 +91,8 @@ func (s scenario) summary(r result) string {
 	case idleObjects:
 		return fmt.Sprintf("created in %.1f s, RSS %.1f -> %.1f MiB, %.2f KiB per object", r.setup.Seconds(), mib(r.rssBefore), mib(r.rssBytes), kib(r.perItem))
 	case limitsRun:
-		return fmt.Sprintf("empty HTTP server %.0f req/s, p50 %.2f ms, p99 %.2f ms; fsync %.0f/s, %.0f µs each", r.perSecond, ms(r.p50), ms(r.p99), r.fsyncPerSecond, float64(r.fsyncMean)/float64(time.Microsecond))
+		return fmt.Sprintf("empty HTTP server %.0f req/s, p50 %.2f ms, p99 %.2f ms; fsync %.0f/s, %.0f µs each; file create %.0f µs",
+			r.perSecond, ms(r.p50), ms(r.p99), r.fsyncPerSecond, float64(r.fsyncMean)/float64(time.Microsecond), float64(r.createMean)/float64(time.Microsecond))
 	case wsFanout:
 		return fmt.Sprintf("connected in %.0f ms, broadcast p50 %.1f ms max %.1f ms, RSS %.1f MiB, %.2f KiB per socket", ms(r.setup), ms(r.bcastP50), ms(r.bcastMax), mib(r.rssBytes), kib(r.perItem))
 	}
