@@ -278,13 +278,19 @@ func TestStatCPUTime(t *testing.T) {
 
 func TestReportCPUPerRequest(t *testing.T) {
 	r := &report{started: time.Now(), rounds: 1, duration: time.Second}
-	r.add("kv-get", 32, "kiln", result{perSecond: 30000, serverCPU: 30 * time.Microsecond, loadCPU: 4 * time.Microsecond})
-	r.add("kv-get", 32, "workerd", result{perSecond: 7000, serverCPU: 120 * time.Microsecond, loadCPU: 5 * time.Microsecond})
+	r.add("kv-get", 32, "kiln", result{perSecond: 30000, serverCPU: 30 * time.Microsecond, loadCPU: 4 * time.Microsecond, cpuOK: true})
+	r.add("kv-get", 32, "workerd", result{perSecond: 7000, serverCPU: 120 * time.Microsecond, loadCPU: 5 * time.Microsecond, cpuOK: true})
+	// A round whose CPU reading failed counts for its throughput only.
+	r.add("hello", 32, "kiln", result{perSecond: 1, serverCPU: 60 * time.Microsecond, loadCPU: 6 * time.Microsecond, cpuOK: true})
+	r.add("hello", 32, "kiln", result{perSecond: 1})
+	r.add("hello", 32, "workerd", result{perSecond: 1})
 	r.add("cold-start", 1, "kiln", result{coldStart: time.Millisecond})
 	r.add("cold-start", 1, "workerd", result{coldStart: time.Millisecond})
 	md := written(t, r)
-	if !bytes.Contains(md, []byte("| kv-get | 32 | 30.0 | 120.0 | 0.25× | 4.0 / 5.0 |")) {
-		t.Errorf("the CPU table lacks kv-get:\n%s", md)
+	for _, want := range []string{"| kv-get | 32 | 30.0 | 120.0 | 0.25× | 4.0 / 5.0 |", "| hello | 32 | 60.0 | n/a | n/a | 6.0 / n/a |"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("the CPU table lacks %q:\n%s", want, md)
+		}
 	}
 	if bytes.Contains(md, []byte("| cold-start | 1 | 0.0")) {
 		t.Errorf("cold-start has a CPU row:\n%s", md)

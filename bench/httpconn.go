@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -27,10 +28,13 @@ type loadConn struct {
 	host    string // the Host header
 	timeout time.Duration
 	until   time.Time // the connection's deadline, when timeout > 0
-	conn    net.Conn
-	r       *bufio.Reader
-	req     []byte
-	body    []byte
+
+	mu   sync.Mutex // guards conn against interrupt, from another goroutine
+	conn net.Conn
+
+	r    *bufio.Reader
+	req  []byte
+	body []byte
 }
 
 // maxLoadBody bounds an answer's body: the bench Workers answer a few bytes,
@@ -58,9 +62,23 @@ func newLoadConn(base string, timeout time.Duration) (*loadConn, error) {
 
 // close closes the connection if it is open; the next get dials again.
 func (c *loadConn) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.conn != nil {
 		c.conn.Close()
 		c.conn = nil
+	}
+}
+
+// interrupt makes the exchange in flight, if any, fail at once: its
+// connection's deadline is put in the past. It may be called from any
+// goroutine. An exchange that starts afterwards moves the deadline again
+// only if half the timeout has passed, so callers stop sending too.
+func (c *loadConn) interrupt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		_ = c.conn.SetDeadline(time.Unix(1, 0))
 	}
 }
 
@@ -74,7 +92,9 @@ func (c *loadConn) get(ctx context.Context, path string) (int, []byte, error) {
 		if err != nil {
 			return 0, nil, fmt.Errorf("load generator: %w", err)
 		}
+		c.mu.Lock()
 		c.conn = conn
+		c.mu.Unlock()
 		c.until = time.Time{}
 		if c.r == nil {
 			c.r = bufio.NewReaderSize(conn, 16<<10)
@@ -140,7 +160,7 @@ func (c *loadConn) readOne() (status int, keep bool, err error) {
 		return 0, false, fmt.Errorf("%w: status line %q", errMalformed, line)
 	}
 	keep = line[7] == '1' // HTTP/1.0 closes unless told otherwise
-	length, chunked := -1, false
+	length, chunked, closing := -1, false, false
 	for {
 		h, err := c.line()
 		if err != nil {
@@ -157,7 +177,7 @@ func (c *loadConn) readOne() (status int, keep bool, err error) {
 		switch {
 		case asciiEqualFold(name, "content-length"):
 			n, err := strconv.Atoi(string(value))
-			if err != nil || n < 0 || (length >= 0 && n != length) {
+			if err != nil || !allDigits(value) || (length >= 0 && n != length) {
 				return 0, false, fmt.Errorf("%w: Content-Length %q", errMalformed, value)
 			}
 			length = n
@@ -167,12 +187,21 @@ func (c *loadConn) readOne() (status int, keep bool, err error) {
 			}
 			chunked = true
 		case asciiEqualFold(name, "connection"):
-			if asciiEqualFold(value, "close") {
-				keep = false
-			} else if asciiEqualFold(value, "keep-alive") {
-				keep = true
+			for option := range bytes.SplitSeq(value, []byte(",")) {
+				option = bytes.TrimSpace(option)
+				if asciiEqualFold(option, "close") {
+					closing = true
+				} else if asciiEqualFold(option, "keep-alive") {
+					keep = true
+				}
 			}
 		}
+	}
+	// A close wins over keep-alive; so does a length given twice over, by
+	// chunks and by Content-Length, which a proxy may have read the other
+	// way (RFC 9112, 6.3).
+	if closing || (chunked && length >= 0) {
+		keep = false
 	}
 	c.body = c.body[:0]
 	switch {
@@ -214,8 +243,8 @@ func (c *loadConn) readChunked() error {
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i]
 		}
-		size, err := strconv.ParseUint(string(bytes.TrimSpace(line)), 16, 32)
-		if err != nil || len(c.body)+int(size) > maxLoadBody {
+		size, err := strconv.ParseUint(string(bytes.TrimSpace(line)), 16, 64)
+		if err != nil || size > uint64(maxLoadBody-len(c.body)) {
 			return fmt.Errorf("%w: chunk size %q", errMalformed, line)
 		}
 		if size == 0 {
@@ -273,6 +302,17 @@ func grow(b []byte, n int) []byte {
 	nb := make([]byte, n, max(n, 2*cap(b)))
 	copy(nb, b)
 	return nb
+}
+
+// allDigits reports whether b is one or more ASCII digits (no sign, no
+// space), the only form of a Content-Length.
+func allDigits(b []byte) bool {
+	for _, x := range b {
+		if x < '0' || x > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // asciiEqualFold reports whether b equals s, ignoring ASCII case.

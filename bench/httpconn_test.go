@@ -120,6 +120,10 @@ func TestLoadConnRejectsBrokenAnswersAndRecovers(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc\r\n0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort<close>",
+		"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\nabc\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nabc\r\n0\r\n\r\n",
 		"<close>",
 	} {
 		base, _ := rawServer(t, bad, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -200,5 +204,67 @@ func TestLoadConnAgainstNetHTTP(t *testing.T) {
 		if err != nil || status != 200 || string(body) != big {
 			t.Fatalf("big: %d, %d bytes, %v", status, len(body), err)
 		}
+	}
+}
+
+// TestLoadConnClosesWhenTheAnswerSaysSo: "close" among other connection
+// options, and a body framed both by chunks and by Content-Length, end the
+// connection: the next request dials again instead of reading a closed or
+// misframed one.
+func TestLoadConnClosesWhenTheAnswerSaysSo(t *testing.T) {
+	for _, first := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: TE, close\r\n\r\nok<close>",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\n\r\n2\r\nok\r\n0\r\n\r\n<close>",
+		"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, close\r\n\r\nok<close>",
+	} {
+		base, seen := rawServer(t, first, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
+		lc, err := newLoadConn(base, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{"ok", "next"} {
+			status, body, err := lc.get(context.Background(), "/")
+			if err != nil || status != 200 || string(body) != want {
+				t.Fatalf("after %q, request %d: %d %q %v", first, i, status, body, err)
+			}
+		}
+		if n := len(seen()); n != 2 {
+			t.Fatalf("after %q the server read %d requests", first, n)
+		}
+		lc.close()
+	}
+}
+
+// TestLoadConnInterrupt: interrupt, from another goroutine, ends an
+// exchange the server never answers, long before its timeout.
+func TestLoadConnInterrupt(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	asked := make(chan struct{})
+	go func() {
+		conn, err := ln.Accept()
+		if err == nil {
+			defer conn.Close()
+			_, _ = conn.Read(make([]byte, 1024))
+			close(asked) // and never answer
+			<-t.Context().Done()
+		}
+	}()
+	lc, err := newLoadConn("http://"+ln.Addr().String(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.close()
+	go func() {
+		<-asked
+		lc.interrupt()
+	}()
+	_, _, err = lc.get(context.Background(), "/")
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("error %v, want the interrupted exchange's timeout", err)
 	}
 }

@@ -155,6 +155,10 @@ func fixedRequests(ctx context.Context, base string, conns, n int, path func(i i
 				return
 			}
 			defer lc.close()
+			// A failure elsewhere (or the caller) cancels ctx: the request
+			// in flight here is cut short rather than waited for.
+			stop := context.AfterFunc(ctx, lc.interrupt)
+			defer stop()
 			for ctx.Err() == nil {
 				i, ok := take()
 				if !ok {

@@ -74,7 +74,7 @@ func medianResult(rounds []result) (result, int) {
 		}
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
-	return result{
+	m := result{
 		perSecond: med(func(r result) float64 { return r.perSecond }),
 		p50:       time.Duration(med(func(r result) float64 { return float64(r.p50) })),
 		p99:       time.Duration(med(func(r result) float64 { return float64(r.p99) })),
@@ -86,12 +86,26 @@ func medianResult(rounds []result) (result, int) {
 		bcastP50:  time.Duration(med(func(r result) float64 { return float64(r.bcastP50) })),
 		bcastMax:  time.Duration(med(func(r result) float64 { return float64(r.bcastMax) })),
 
-		serverCPU:      time.Duration(med(func(r result) float64 { return float64(r.serverCPU) })),
-		loadCPU:        time.Duration(med(func(r result) float64 { return float64(r.loadCPU) })),
 		fsyncPerSecond: med(func(r result) float64 { return r.fsyncPerSecond }),
 		fsyncMean:      time.Duration(med(func(r result) float64 { return float64(r.fsyncMean) })),
 		createMean:     time.Duration(med(func(r result) float64 { return float64(r.createMean) })),
-	}, len(ok)
+	}
+	// CPU figures over the rounds that measured them: a round whose
+	// reading failed has none, not zero.
+	passed := len(ok)
+	var measured []result
+	for _, r := range ok {
+		if r.cpuOK {
+			measured = append(measured, r)
+		}
+	}
+	if len(measured) > 0 {
+		ok = measured
+		m.serverCPU = time.Duration(med(func(r result) float64 { return float64(r.serverCPU) }))
+		m.loadCPU = time.Duration(med(func(r result) float64 { return float64(r.loadCPU) }))
+		m.cpuOK = true
+	}
+	return m, passed
 }
 
 func ratio(a, b float64) string {
@@ -275,9 +289,6 @@ func thousands(n int) string {
 	return s
 }
 
-// writeLimits writes the machine's ceilings (the limits scenario) and,
-// for each load row of the same run, the share of its ceiling each
-// runtime reached.
 // writeCPU is the CPU time per answered request of each server and of the
 // load generator driving it, for the load runs.
 func (r *report) writeCPU(b *bytes.Buffer, load []cell) {
@@ -291,14 +302,25 @@ func (r *report) writeCPU(b *bytes.Buffer, load []cell) {
 		}
 		k, kn := medianResult(r.runs[c]["kiln"])
 		w, wn := medianResult(r.runs[c]["workerd"])
+		cpu := func(n int, m result, d time.Duration) string {
+			if n > 0 && !m.cpuOK {
+				return "n/a"
+			}
+			return fig(n, "%.1f", us(d))
+		}
+		q := "n/a"
+		if k.cpuOK && w.cpuOK {
+			q = ratio(us(k.serverCPU), us(w.serverCPU))
+		}
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s / %s |\n", c.scenario, c.conns,
-			fig(kn, "%.1f", us(k.serverCPU)), fig(wn, "%.1f", us(w.serverCPU)),
-			ratio(us(k.serverCPU), us(w.serverCPU)),
-			fig(kn, "%.1f", us(k.loadCPU)), fig(wn, "%.1f", us(w.loadCPU)))
+			cpu(kn, k, k.serverCPU), cpu(wn, w, w.serverCPU), q, cpu(kn, k, k.loadCPU), cpu(wn, w, w.loadCPU))
 	}
-	b.WriteString("\nCPU time (user and system, every thread) of the server process, and of the load generator, during the run divided by the requests answered; medians of the rounds, from /proc and getrusage at 10 ms resolution. Ratio: kiln / workerd, below 1 means kiln spends less CPU per request. The two share the machine's CPUs, so what the generator spends the server cannot; workerd runs a Worker on one thread and kiln on all of them.\n")
+	b.WriteString("\nCPU time (user and system, every thread) of the server process, and of the load generator, during the run divided by the requests answered; medians of the rounds that measured it (the server's from /proc, in 10 ms ticks; the generator's from getrusage). With `-profile`, kiln's figure includes the profiler and the generator's the fetching of the profile. Ratio: kiln / workerd, below 1 means kiln spends less CPU per request. The two share the machine's CPUs, so what the generator spends the server cannot; workerd runs a Worker on one thread and kiln on all of them.\n")
 }
 
+// writeLimits writes the machine's ceilings (the limits scenario) and,
+// for each load row of the same run, the share of its ceiling each
+// runtime reached.
 func (r *report) writeLimits(b *bytes.Buffer, lim, load []cell) {
 	b.WriteString("\n## Limits of this machine\n\n")
 	b.WriteString("| conns | empty HTTP server req/s | p50 / p99 ms | fsync writers | fsyncs/s (all writers) | µs per fsync | µs per file create |\n")

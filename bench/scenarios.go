@@ -43,6 +43,7 @@ type result struct {
 	// server (all its threads) and of the load generator during a load
 	// run. They share the machine, so what one spends the other cannot.
 	serverCPU, loadCPU time.Duration
+	cpuOK              bool   // serverCPU and loadCPU were measured
 	failure            string // why the run or its correctness check failed
 }
 
@@ -205,6 +206,7 @@ func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conn
 	} else if lr.ok > 0 {
 		res.serverCPU = (server1 - server0) / time.Duration(lr.ok)
 		res.loadCPU = (load1 - load0) / time.Duration(lr.ok)
+		res.cpuOK = true
 	}
 	if profiled != nil {
 		if err := <-profiled; err != nil {
