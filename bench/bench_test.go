@@ -278,8 +278,8 @@ func TestStatCPUTime(t *testing.T) {
 
 func TestReportCPUPerRequest(t *testing.T) {
 	r := &report{started: time.Now(), rounds: 1, duration: time.Second}
-	r.add("kv-get", 32, "kiln", result{perSecond: 30000, serverCPU: 30 * time.Microsecond, loadCPU: 4 * time.Microsecond, cpuOK: true})
-	r.add("kv-get", 32, "workerd", result{perSecond: 7000, serverCPU: 120 * time.Microsecond, loadCPU: 5 * time.Microsecond, cpuOK: true})
+	r.add("kv-get", 32, "kiln", result{perSecond: 30000, serverCPU: 30 * time.Microsecond, loadCPU: 4 * time.Microsecond, idle: 0.05, cpuOK: true})
+	r.add("kv-get", 32, "workerd", result{perSecond: 7000, serverCPU: 120 * time.Microsecond, loadCPU: 5 * time.Microsecond, idle: 0.4, cpuOK: true})
 	// A round whose CPU reading failed counts for its throughput only.
 	r.add("hello", 32, "kiln", result{perSecond: 1, serverCPU: 60 * time.Microsecond, loadCPU: 6 * time.Microsecond, cpuOK: true})
 	r.add("hello", 32, "kiln", result{perSecond: 1})
@@ -287,12 +287,27 @@ func TestReportCPUPerRequest(t *testing.T) {
 	r.add("cold-start", 1, "kiln", result{coldStart: time.Millisecond})
 	r.add("cold-start", 1, "workerd", result{coldStart: time.Millisecond})
 	md := written(t, r)
-	for _, want := range []string{"| kv-get | 32 | 30.0 | 120.0 | 0.25× | 4.0 / 5.0 |", "| hello | 32 | 60.0 | n/a | n/a | 6.0 / n/a |"} {
+	for _, want := range []string{"| kv-get | 32 | 30.0 | 120.0 | 0.25× | 4.0 / 5.0 | 5 / 40 |", "| hello | 32 | 60.0 | n/a | n/a | 6.0 / n/a | 0 / n/a |"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("the CPU table lacks %q:\n%s", want, md)
 		}
 	}
 	if bytes.Contains(md, []byte("| cold-start | 1 | 0.0")) {
 		t.Errorf("cold-start has a CPU row:\n%s", md)
+	}
+}
+
+func TestParseCPULine(t *testing.T) {
+	got, err := parseCPULine("cpu  100 5 50 800 40 3 2 1 70 0")
+	if err != nil || got != (cpuTicks{total: 1001, idle: 840}) {
+		t.Fatalf("parseCPULine = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"cpu0 1 2 3 4 5 6 7 8", "cpu 1 2 3", "cpu 1 2 3 x 5 6 7 8"} {
+		if _, err := parseCPULine(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if _, err := machineCPU(); err != nil {
+		t.Fatal(err)
 	}
 }

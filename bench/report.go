@@ -103,6 +103,7 @@ func medianResult(rounds []result) (result, int) {
 		ok = measured
 		m.serverCPU = time.Duration(med(func(r result) float64 { return float64(r.serverCPU) }))
 		m.loadCPU = time.Duration(med(func(r result) float64 { return float64(r.loadCPU) }))
+		m.idle = med(func(r result) float64 { return r.idle })
 		m.cpuOK = true
 	}
 	return m, passed
@@ -293,8 +294,8 @@ func thousands(n int) string {
 // load generator driving it, for the load runs.
 func (r *report) writeCPU(b *bytes.Buffer, load []cell) {
 	b.WriteString("\n## CPU per request\n\n")
-	b.WriteString("| scenario | conns | kiln µs | workerd µs | ratio | load generator µs (kiln run / workerd run) |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | conns | kiln µs | workerd µs | ratio | load generator µs (kiln run / workerd run) | machine idle % (kiln run / workerd run) |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
 	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 	for _, c := range load {
 		if scenarioByName(c.scenario).kind != loadRun {
@@ -312,10 +313,17 @@ func (r *report) writeCPU(b *bytes.Buffer, load []cell) {
 		if k.cpuOK && w.cpuOK {
 			q = ratio(us(k.serverCPU), us(w.serverCPU))
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s / %s |\n", c.scenario, c.conns,
-			cpu(kn, k, k.serverCPU), cpu(wn, w, w.serverCPU), q, cpu(kn, k, k.loadCPU), cpu(wn, w, w.loadCPU))
+		idle := func(n int, m result) string {
+			if n > 0 && !m.cpuOK {
+				return "n/a"
+			}
+			return fig(n, "%.0f", 100*m.idle)
+		}
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s / %s | %s / %s |\n", c.scenario, c.conns,
+			cpu(kn, k, k.serverCPU), cpu(wn, w, w.serverCPU), q, cpu(kn, k, k.loadCPU), cpu(wn, w, w.loadCPU),
+			idle(kn, k), idle(wn, w))
 	}
-	b.WriteString("\nCPU time (user and system, every thread) of the server process, and of the load generator, during the run divided by the requests answered; medians of the rounds that measured it (the server's from /proc, in 10 ms ticks; the generator's from getrusage). With `-profile`, kiln's figure includes the profiler and the generator's the fetching of the profile. Ratio: kiln / workerd, below 1 means kiln spends less CPU per request. The two share the machine's CPUs, so what the generator spends the server cannot; workerd runs a Worker on one thread and kiln on all of them.\n")
+	b.WriteString("\nCPU time (user and system, every thread) of the server process, and of the load generator, during the run divided by the requests answered; medians of the rounds that measured it (the server's from /proc, in 10 ms ticks; the generator's from getrusage). With `-profile`, kiln's figure includes the profiler and the generator's the fetching of the profile. Machine idle: the share of all CPUs' time that was idle or waiting for I/O during the run (/proc/stat); near 0 means the run was bound by CPU, whoever spent it. Ratio: kiln / workerd, below 1 means kiln spends less CPU per request. The two share the machine's CPUs, so what the generator spends the server cannot; workerd runs a Worker on one thread and kiln on all of them.\n")
 }
 
 // writeLimits writes the machine's ceilings (the limits scenario) and,

@@ -139,6 +139,42 @@ func statCPUTime(stat string) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / userHZ, nil
 }
 
+// cpuTicks is the machine's CPU time so far, all CPUs, in USER_HZ ticks:
+// in all and idle (idle or waiting for I/O).
+type cpuTicks struct{ total, idle int64 }
+
+// machineCPU reads the first line of /proc/stat.
+func machineCPU() (cpuTicks, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTicks{}, fmt.Errorf("reading the machine's CPU time: %w", err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	return parseCPULine(line)
+}
+
+// parseCPULine reads "cpu user nice system idle iowait irq softirq steal
+// [guest guest_nice]". guest and guest_nice are already counted in user
+// and nice, so they are left out of the total.
+func parseCPULine(line string) (cpuTicks, error) {
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return cpuTicks{}, fmt.Errorf("parsing /proc/stat: %q is not the cpu line", line)
+	}
+	var t cpuTicks
+	for i, v := range f[1:9] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return cpuTicks{}, fmt.Errorf("parsing /proc/stat: %q: %w", v, err)
+		}
+		t.total += n
+		if i == 3 || i == 4 { // idle, iowait
+			t.idle += n
+		}
+	}
+	return t, nil
+}
+
 // launch starts cmd with its output in logPath and waits for the first 200
 // on readyPath.
 func launch(ctx context.Context, cmd *exec.Cmd, port int, logPath, readyPath string) (*process, error) {

@@ -43,8 +43,11 @@ type result struct {
 	// server (all its threads) and of the load generator during a load
 	// run. They share the machine, so what one spends the other cannot.
 	serverCPU, loadCPU time.Duration
-	cpuOK              bool   // serverCPU and loadCPU were measured
-	failure            string // why the run or its correctness check failed
+	// idle is the share of the machine's CPU time (all CPUs) that was idle
+	// or waiting for I/O during a load run.
+	idle    float64
+	cpuOK   bool   // serverCPU, loadCPU and idle were measured
+	failure string // why the run or its correctness check failed
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -198,14 +201,17 @@ func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conn
 	}
 	server0, err0 := p.cpuTime()
 	load0, err1 := selfCPUTime()
+	machine0, err2 := machineCPU()
 	lr := closedLoop(ctx, p.base, conns, d, w.next)
-	load1, err2 := selfCPUTime()
-	server1, err3 := p.cpuTime()
-	if cpuErr := errors.Join(err0, err1, err2, err3); cpuErr != nil {
+	machine1, err3 := machineCPU()
+	load1, err4 := selfCPUTime()
+	server1, err5 := p.cpuTime()
+	if cpuErr := errors.Join(err0, err1, err2, err3, err4, err5); cpuErr != nil {
 		fmt.Fprintf(os.Stderr, "bench: CPU per request not measured: %v\n", cpuErr)
-	} else if lr.ok > 0 {
+	} else if lr.ok > 0 && machine1.total > machine0.total {
 		res.serverCPU = (server1 - server0) / time.Duration(lr.ok)
 		res.loadCPU = (load1 - load0) / time.Duration(lr.ok)
+		res.idle = float64(machine1.idle-machine0.idle) / float64(machine1.total-machine0.total)
 		res.cpuOK = true
 	}
 	if profiled != nil {
