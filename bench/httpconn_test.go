@@ -143,21 +143,31 @@ func TestLoadConnRejectsBrokenAnswersAndRecovers(t *testing.T) {
 	}
 }
 
-func TestLoadConnTimesOutOnAHungServer(t *testing.T) {
+// hungServer accepts one connection, reads a request and never answers.
+// asked is closed once the request was read.
+func hungServer(t *testing.T) (base string, asked <-chan struct{}) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
+	read := make(chan struct{})
 	go func() {
 		conn, err := ln.Accept()
 		if err == nil {
 			defer conn.Close()
-			_, _ = conn.Read(make([]byte, 1024)) // then never answer
+			_, _ = conn.Read(make([]byte, 1024))
+			close(read)
 			<-t.Context().Done()
 		}
 	}()
-	lc, err := newLoadConn("http://"+ln.Addr().String(), 50*time.Millisecond)
+	return "http://" + ln.Addr().String(), read
+}
+
+func TestLoadConnTimesOutOnAHungServer(t *testing.T) {
+	base, _ := hungServer(t)
+	lc, err := newLoadConn(base, 50*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,22 +248,8 @@ func TestLoadConnClosesWhenTheAnswerSaysSo(t *testing.T) {
 // TestLoadConnInterrupt: interrupt, from another goroutine, ends an
 // exchange the server never answers, long before its timeout.
 func TestLoadConnInterrupt(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	asked := make(chan struct{})
-	go func() {
-		conn, err := ln.Accept()
-		if err == nil {
-			defer conn.Close()
-			_, _ = conn.Read(make([]byte, 1024))
-			close(asked) // and never answer
-			<-t.Context().Done()
-		}
-	}()
-	lc, err := newLoadConn("http://"+ln.Addr().String(), time.Hour)
+	base, asked := hungServer(t)
+	lc, err := newLoadConn(base, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
