@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -72,8 +73,8 @@ func (c *loadConn) close() {
 
 // interrupt makes the exchange in flight, if any, fail at once: its
 // connection's deadline is put in the past. It may be called from any
-// goroutine. An exchange that starts afterwards moves the deadline again
-// only if half the timeout has passed, so callers stop sending too.
+// goroutine. It does not stop later exchanges (a failed one dials again):
+// the caller stops sending.
 func (c *loadConn) interrupt() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -175,23 +176,24 @@ func (c *loadConn) readOne() (status int, keep bool, err error) {
 		}
 		name, value := h[:colon], bytes.TrimSpace(h[colon+1:])
 		switch {
-		case asciiEqualFold(name, "content-length"):
-			n, err := strconv.Atoi(string(value))
-			if err != nil || !allDigits(value) || (length >= 0 && n != length) {
+		case bytes.EqualFold(name, []byte("content-length")):
+			// Digits only: ParseUint takes no sign.
+			n, err := strconv.ParseUint(string(value), 10, 31)
+			if err != nil || (length >= 0 && int(n) != length) {
 				return 0, false, fmt.Errorf("%w: Content-Length %q", errMalformed, value)
 			}
-			length = n
-		case asciiEqualFold(name, "transfer-encoding"):
-			if !asciiEqualFold(value, "chunked") {
+			length = int(n)
+		case bytes.EqualFold(name, []byte("transfer-encoding")):
+			if !bytes.EqualFold(value, []byte("chunked")) {
 				return 0, false, fmt.Errorf("%w: Transfer-Encoding %q", errMalformed, value)
 			}
 			chunked = true
-		case asciiEqualFold(name, "connection"):
+		case bytes.EqualFold(name, []byte("connection")):
 			for option := range bytes.SplitSeq(value, []byte(",")) {
 				option = bytes.TrimSpace(option)
-				if asciiEqualFold(option, "close") {
+				if bytes.EqualFold(option, []byte("close")) {
 					closing = true
-				} else if asciiEqualFold(option, "keep-alive") {
+				} else if bytes.EqualFold(option, []byte("keep-alive")) {
 					keep = true
 				}
 			}
@@ -213,7 +215,7 @@ func (c *loadConn) readOne() (status int, keep bool, err error) {
 		if length > maxLoadBody {
 			return 0, false, fmt.Errorf("%w: a body of %d bytes", errMalformed, length)
 		}
-		c.body = grow(c.body, length)
+		c.body = slices.Grow(c.body[:0], length)[:length]
 		_, err := io.ReadFull(c.r, c.body)
 		return status, keep, err
 	default: // the body runs to the end of the connection
@@ -259,7 +261,7 @@ func (c *loadConn) readChunked() error {
 			}
 		}
 		n := len(c.body)
-		c.body = grow(c.body, n+int(size))
+		c.body = slices.Grow(c.body, int(size))[:n+int(size)]
 		if _, err := io.ReadFull(c.r, c.body[n:]); err != nil {
 			return err
 		}
@@ -291,46 +293,4 @@ func (c *loadConn) line() ([]byte, error) {
 		b = b[:len(b)-1]
 	}
 	return b, nil
-}
-
-// grow returns b resized to n bytes, reusing its array when it is large
-// enough.
-func grow(b []byte, n int) []byte {
-	if cap(b) >= n {
-		return b[:n]
-	}
-	nb := make([]byte, n, max(n, 2*cap(b)))
-	copy(nb, b)
-	return nb
-}
-
-// allDigits reports whether b is one or more ASCII digits (no sign, no
-// space), the only form of a Content-Length.
-func allDigits(b []byte) bool {
-	for _, x := range b {
-		if x < '0' || x > '9' {
-			return false
-		}
-	}
-	return len(b) > 0
-}
-
-// asciiEqualFold reports whether b equals s, ignoring ASCII case.
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

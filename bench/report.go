@@ -63,17 +63,7 @@ func medianResult(rounds []result) (result, int) {
 	if len(ok) == 0 {
 		return result{}, 0
 	}
-	med := func(f func(result) float64) float64 {
-		v := make([]float64, len(ok))
-		for i, r := range ok {
-			v[i] = f(r)
-		}
-		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
+	med := func(f func(result) float64) float64 { return median(ok, f) }
 	m := result{
 		perSecond: med(func(r result) float64 { return r.perSecond }),
 		p50:       time.Duration(med(func(r result) float64 { return float64(r.p50) })),
@@ -92,7 +82,6 @@ func medianResult(rounds []result) (result, int) {
 	}
 	// CPU figures over the rounds that measured them: a round whose
 	// reading failed has none, not zero.
-	passed := len(ok)
 	var measured []result
 	for _, r := range ok {
 		if r.cpuOK {
@@ -100,13 +89,25 @@ func medianResult(rounds []result) (result, int) {
 		}
 	}
 	if len(measured) > 0 {
-		ok = measured
-		m.serverCPU = time.Duration(med(func(r result) float64 { return float64(r.serverCPU) }))
-		m.loadCPU = time.Duration(med(func(r result) float64 { return float64(r.loadCPU) }))
-		m.idle = med(func(r result) float64 { return r.idle })
+		m.serverCPU = time.Duration(median(measured, func(r result) float64 { return float64(r.serverCPU) }))
+		m.loadCPU = time.Duration(median(measured, func(r result) float64 { return float64(r.loadCPU) }))
+		m.idle = median(measured, func(r result) float64 { return r.idle })
 		m.cpuOK = true
 	}
-	return m, passed
+	return m, len(ok)
+}
+
+// median is the median of f over rs (not empty).
+func median(rs []result, f func(result) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 func ratio(a, b float64) string {
@@ -303,25 +304,21 @@ func (r *report) writeCPU(b *bytes.Buffer, load []cell) {
 		}
 		k, kn := medianResult(r.runs[c]["kiln"])
 		w, wn := medianResult(r.runs[c]["workerd"])
-		cpu := func(n int, m result, d time.Duration) string {
+		// fig, or n/a when the rounds that passed measured no CPU.
+		measured := func(n int, m result, format string, v float64) string {
 			if n > 0 && !m.cpuOK {
 				return "n/a"
 			}
-			return fig(n, "%.1f", us(d))
+			return fig(n, format, v)
 		}
 		q := "n/a"
 		if k.cpuOK && w.cpuOK {
 			q = ratio(us(k.serverCPU), us(w.serverCPU))
 		}
-		idle := func(n int, m result) string {
-			if n > 0 && !m.cpuOK {
-				return "n/a"
-			}
-			return fig(n, "%.0f", 100*m.idle)
-		}
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s / %s | %s / %s |\n", c.scenario, c.conns,
-			cpu(kn, k, k.serverCPU), cpu(wn, w, w.serverCPU), q, cpu(kn, k, k.loadCPU), cpu(wn, w, w.loadCPU),
-			idle(kn, k), idle(wn, w))
+			measured(kn, k, "%.1f", us(k.serverCPU)), measured(wn, w, "%.1f", us(w.serverCPU)), q,
+			measured(kn, k, "%.1f", us(k.loadCPU)), measured(wn, w, "%.1f", us(w.loadCPU)),
+			measured(kn, k, "%.0f", 100*k.idle), measured(wn, w, "%.0f", 100*w.idle))
 	}
 	b.WriteString("\nCPU time (user and system, every thread) of the server process, and of the load generator, during the run divided by the requests answered; medians of the rounds that measured it (the server's from /proc, in 10 ms ticks; the generator's from getrusage). With `-profile`, kiln's figure includes the profiler and the generator's the fetching of the profile. Machine idle: the share of all CPUs' time that was idle or waiting for I/O during the run (/proc/stat); near 0 means the run was bound by CPU, whoever spent it. Ratio: kiln / workerd, below 1 means kiln spends less CPU per request. The two share the machine's CPUs, so what the generator spends the server cannot; workerd runs a Worker on one thread and kiln on all of them.\n")
 }
