@@ -46,6 +46,11 @@ type URL struct {
 // nil. It returns an error wrapping ErrInvalidURL when input (or its
 // resolution) is not a valid URL.
 func Parse(input string, base *URL) (*URL, error) {
+	if base == nil {
+		if u, ok := parseCommon(input); ok {
+			return u, nil
+		}
+	}
 	u, err := basicParse(input, base, nil, stateNone)
 	if err != nil {
 		return nil, err
@@ -55,6 +60,11 @@ func Parse(input string, base *URL) (*URL, error) {
 
 // CanParse reports whether Parse(input, base) would succeed.
 func CanParse(input string, base *URL) bool {
+	if base == nil {
+		if _, ok := parseCommon(input); ok {
+			return true
+		}
+	}
 	_, err := basicParse(input, base, nil, stateNone)
 	return err == nil
 }

@@ -518,6 +518,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(tc.value, tc.href)
 	}
 	f.Fuzz(func(t *testing.T, input, baseInput string) {
+		checkCommonAgrees(t, input)
 		var base *URL
 		if b, err := Parse(baseInput, nil); err == nil {
 			base = b
