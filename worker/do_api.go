@@ -47,6 +47,27 @@ type doNamespace struct {
 	script       string // the script defining the class
 	key          string // uniqueKey(script, binding.ClassName), made once
 	jurisdiction string
+	// named caches idFromName: deriving an ID is two HMAC-SHA256s, and a
+	// Worker derives the same few names request after request. Loop only;
+	// emptied when it reaches maxNamedIDs.
+	named map[string]durable.ID
+}
+
+// maxNamedIDs bounds a namespace binding's idFromName cache (about 100
+// bytes per entry for a short name).
+const maxNamedIDs = 1024
+
+// idFromName is env.NS.idFromName(name), from the cache when it can be.
+func (ns *doNamespace) idFromName(name string) durable.ID {
+	if id, ok := ns.named[name]; ok {
+		return id
+	}
+	id := ns.class().idSpace(ns.jurisdiction).FromName(name)
+	if ns.named == nil || len(ns.named) >= maxNamedIDs {
+		ns.named = make(map[string]durable.ID)
+	}
+	ns.named[name] = id
+	return id
 }
 
 // doID is the Go side of a DurableObjectId.
@@ -99,7 +120,7 @@ func defineDurableObjects(inst *instance) *doAPI {
 	a.namespace.Method("idFromName", 1, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
 		name := c.Argument(0).String()
-		return a.newID(ns, ns.class().idSpace(ns.jurisdiction).FromName(name), name, true, ns.jurisdiction)
+		return a.newID(ns, ns.idFromName(name), name, true, ns.jurisdiction)
 	})
 	a.namespace.Method("newUniqueId", 1, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
@@ -145,12 +166,13 @@ func defineDurableObjects(inst *instance) *doAPI {
 	a.namespace.Method("getByName", 2, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
 		name := c.Argument(0).String()
-		id := a.newID(ns, ns.class().idSpace(ns.jurisdiction).FromName(name), name, true, ns.jurisdiction)
+		id := a.newID(ns, ns.idFromName(name), name, true, ns.jurisdiction)
 		return a.newStub(webapi.MustImpl[*doID](vm, id))
 	})
 	a.namespace.Method("jurisdiction", 1, func(c goja.FunctionCall) goja.Value {
 		ns := *nsOf(c.This)
 		ns.jurisdiction = checkJurisdiction(vm, c.Argument(0).String())
+		ns.named = nil // names map to other IDs in a jurisdiction
 		return a.namespace.New(&ns)
 	})
 

@@ -237,3 +237,22 @@ func TestDOJurisdictions(t *testing.T) {
 			env.COUNTER.newUniqueId({jurisdiction: "eu"}).jurisdiction]`,
 		`[false,"eu",true,"Durable Object ID is not valid for this namespace.","Durable Object ID is not valid for this namespace.",4,"eu"]`)
 }
+
+// idFromName is cached per binding: a name maps to the same ID when cached,
+// after the cache was emptied, and through a jurisdiction made from a
+// binding that cached the name (which must not share its cache).
+func TestDOIdFromNameCache(t *testing.T) {
+	h, _ := startDO(t, time.Minute)
+	h.expect(t, `const first = env.COUNTER.idFromName("n").toString();
+		const again = env.COUNTER.idFromName("n").toString();
+		for (let i = 0; i < 2500; i++) env.COUNTER.idFromName("other" + i);
+		const later = env.COUNTER.idFromName("n").toString();
+		const eu = env.COUNTER.jurisdiction("eu").idFromName("n").toString();
+		const euAgain = env.COUNTER.jurisdiction("eu").idFromName("n").toString();
+		return [first === again, first === later, eu !== first, eu === euAgain, first.length]`,
+		`[true,true,true,true,64]`)
+	// The same name gives the same object whichever way it was derived.
+	h.expect(t, `await env.COUNTER.get(env.COUNTER.idFromName("n")).increment(3);
+		for (let i = 0; i < 2500; i++) env.COUNTER.idFromName("more" + i);
+		return await env.COUNTER.getByName("n").increment(0)`, `3`)
+}
