@@ -53,9 +53,12 @@ type doNamespace struct {
 	named map[string]durable.ID
 }
 
-// maxNamedIDs bounds a namespace binding's idFromName cache (about 100
-// bytes per entry for a short name).
-const maxNamedIDs = 1024
+// A namespace binding's idFromName cache holds up to maxNamedIDs names of
+// at most maxNamedBytes each: at most about 300 KiB.
+const (
+	maxNamedIDs   = 1024
+	maxNamedBytes = 256
+)
 
 // idFromName is env.NS.idFromName(name), from the cache when it can be.
 func (ns *doNamespace) idFromName(name string) durable.ID {
@@ -63,6 +66,9 @@ func (ns *doNamespace) idFromName(name string) durable.ID {
 		return id
 	}
 	id := ns.class().idSpace(ns.jurisdiction).FromName(name)
+	if len(name) > maxNamedBytes {
+		return id
+	}
 	if ns.named == nil || len(ns.named) >= maxNamedIDs {
 		ns.named = make(map[string]durable.ID)
 	}

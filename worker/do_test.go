@@ -249,8 +249,10 @@ func TestDOIdFromNameCache(t *testing.T) {
 		const later = env.COUNTER.idFromName("n").toString();
 		const eu = env.COUNTER.jurisdiction("eu").idFromName("n").toString();
 		const euAgain = env.COUNTER.jurisdiction("eu").idFromName("n").toString();
-		return [first === again, first === later, eu !== first, eu === euAgain, first.length]`,
-		`[true,true,true,true,64]`)
+		const long = "L".repeat(5000), longID = env.COUNTER.idFromName(long).toString();
+		return [first === again, first === later, eu !== first, eu === euAgain, first.length,
+			longID === env.COUNTER.idFromName(long).toString(), longID !== first]`,
+		`[true,true,true,true,64,true,true]`)
 	// The same name gives the same object whichever way it was derived.
 	h.expect(t, `await env.COUNTER.get(env.COUNTER.idFromName("n")).increment(3);
 		for (let i = 0; i < 2500; i++) env.COUNTER.idFromName("more" + i);
