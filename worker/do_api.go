@@ -49,8 +49,11 @@ type doNamespace struct {
 	jurisdiction string
 	// named caches idFromName: deriving an ID is two HMAC-SHA256s, and a
 	// Worker derives the same few names request after request. Loop only;
-	// emptied when it reaches maxNamedIDs.
-	named map[string]durable.ID
+	// emptied when it reaches maxNamedIDs, and when the binding resolves
+	// to another class than namedFor (the script serving it was redeployed
+	// with the class renamed or transferred: another ID space).
+	named    map[string]durable.ID
+	namedFor *doClass
 }
 
 // A namespace binding's idFromName cache holds up to maxNamedIDs names of
@@ -62,17 +65,22 @@ const (
 
 // idFromName is env.NS.idFromName(name), from the cache when it can be.
 func (ns *doNamespace) idFromName(name string) durable.ID {
+	cl := ns.class()
+	if ns.namedFor != cl {
+		ns.named, ns.namedFor = nil, cl
+	}
 	if id, ok := ns.named[name]; ok {
 		return id
 	}
-	id := ns.class().idSpace(ns.jurisdiction).FromName(name)
+	id := cl.idSpace(ns.jurisdiction).FromName(name)
 	if len(name) > maxNamedBytes {
 		return id
 	}
 	if ns.named == nil || len(ns.named) >= maxNamedIDs {
 		ns.named = make(map[string]durable.ID)
 	}
-	ns.named[name] = id
+	// A clone: name may be a slice of a much larger script string.
+	ns.named[strings.Clone(name)] = id
 	return id
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiln-dev/kiln/durable"
 	"github.com/kiln-dev/kiln/js/webapi"
 )
 
@@ -257,4 +258,44 @@ func TestDOIdFromNameCache(t *testing.T) {
 	h.expect(t, `await env.COUNTER.get(env.COUNTER.idFromName("n")).increment(3);
 		for (let i = 0; i < 2500; i++) env.COUNTER.idFromName("more" + i);
 		return await env.COUNTER.getByName("n").increment(0)`, `3`)
+}
+
+// A binding to another script's class keeps deriving the IDs of the class it
+// resolves to now: when that script is redeployed with the class transferred
+// from another key (another ID space), names cached before map anew.
+func TestDOIdFromNameCacheFollowsRedeploy(t *testing.T) {
+	reg := NewRegistry(t.TempDir(), time.Minute)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	server := func(key string) Spec {
+		return Spec{Name: "srv", Script: module(doClasses + "\nreturn { default: " + evalHandler + ", Counter };"),
+			Runtimes: 1, Registry: reg, Logger: logger,
+			Classes: []DOClass{{Name: "Counter", SQL: true, Key: key}}}
+	}
+	first, err := New(context.Background(), server(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	client, err := New(context.Background(), Spec{Name: "client", Script: module("return { default: " + evalHandler + " };"),
+		Runtimes: 1, Registry: reg, Logger: logger,
+		DurableObjects: []DOBinding{{Name: "COUNTER", ClassName: "Counter", ScriptName: "srv"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	hs := httptest.NewServer(client)
+	defer hs.Close()
+	h := &kvHarness{url: hs.URL}
+	before := durable.NewIDSpace("srv-Counter").FromName("n").String()
+	h.expect(t, `return env.COUNTER.idFromName("n").toString()`, `"`+before+`"`)
+
+	second, err := New(context.Background(), server("other-X"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	after := durable.NewIDSpace("other-X").FromName("n").String()
+	h.expect(t, `const id = env.COUNTER.idFromName("n");
+		let back; try { back = env.COUNTER.idFromString(id.toString()).toString() } catch (e) { back = e.message }
+		return [id.toString(), back === id.toString()]`, `["`+after+`",true]`)
 }
