@@ -311,3 +311,65 @@ func TestParseCPULine(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestFirstAnswersSplitsTheRun(t *testing.T) {
+	f := newFirstAnswers(3, 2)
+	f.begin(time.Now())
+	f.answered(0, 0)
+	f.answered(1, 0) // the same object again
+	f.answered(1, 1)
+	if _, _, ok := f.split(); ok {
+		t.Fatal("split before every object was answered")
+	}
+	f.answered(0, 2)
+	f.answered(0, 1)
+	f.answered(1, 2)
+	f.answered(1, 0)
+	created, after, ok := f.split()
+	if !ok || created <= 0 || after != 3 {
+		t.Fatalf("split = %v, %d, %v; want a time, 3 answers after it, true", created, after, ok)
+	}
+	if counterWorkload(1)(4).firsts != nil || counterWorkload(1000)(4).firsts == nil {
+		t.Fatal("only a run over many objects is split")
+	}
+}
+
+func TestReportNewObjects(t *testing.T) {
+	newObjects := func(workerd2 result) []byte {
+		r := &report{started: time.Now(), rounds: 2, duration: time.Second}
+		r.add("counter-1000", 32, "kiln", result{perSecond: 5000, created: 1200 * time.Millisecond, afterPerSecond: 6000})
+		r.add("counter-1000", 32, "kiln", result{perSecond: 5000, created: 1000 * time.Millisecond, afterPerSecond: 8000})
+		r.add("counter-1000", 32, "workerd", result{perSecond: 1500, created: 1500 * time.Millisecond, afterPerSecond: 2000})
+		r.add("counter-1000", 32, "workerd", workerd2)
+		r.add("hello", 32, "kiln", result{perSecond: 1})
+		r.add("hello", 32, "workerd", result{perSecond: 1})
+		return written(t, r)
+	}
+	md := newObjects(result{perSecond: 1500, created: 1300 * time.Millisecond, afterPerSecond: 2500})
+	want := "| counter-1000 | 32 | 1.10 | 1.40 | 7000 | 2250 | 3.11× (rounds 3.00–3.20) |"
+	if !bytes.Contains(md, []byte("## Objects new to the run")) || !bytes.Contains(md, []byte(want)) {
+		t.Fatalf("the new-objects table lacks %q:\n%s", want, md)
+	}
+	_, section, _ := bytes.Cut(md, []byte("## Objects new to the run"))
+	section, _, _ = bytes.Cut(section, []byte("\n## "))
+	if bytes.Contains(section, []byte("| hello |")) {
+		t.Errorf("hello has a new-objects row:\n%s", section)
+	}
+	// A round in which some object never answered has no split.
+	md = newObjects(result{perSecond: 1500})
+	if want := "| counter-1000 | 32 | 1.10 | 1.50 | 7000 | 2000 | 3.50× |"; !bytes.Contains(md, []byte(want)) {
+		t.Fatalf("the new-objects table lacks %q:\n%s", want, md)
+	}
+	r := &report{started: time.Now(), rounds: 1, duration: time.Second}
+	r.add("counter-1000", 32, "kiln", result{perSecond: 5000, created: time.Second, afterPerSecond: 6000})
+	r.add("counter-1000", 32, "workerd", result{perSecond: 1500})
+	if want := "| counter-1000 | 32 | 1.00 | n/a | 6000 | n/a | n/a |"; !bytes.Contains(written(t, r), []byte(want)) {
+		t.Fatalf("the new-objects table lacks %q:\n%s", want, written(t, r))
+	}
+	r = &report{started: time.Now(), rounds: 1, duration: time.Second}
+	r.add("hello", 32, "kiln", result{perSecond: 1})
+	r.add("hello", 32, "workerd", result{perSecond: 1})
+	if md := written(t, r); bytes.Contains(md, []byte("## Objects new to the run")) {
+		t.Errorf("a report without such runs has the section:\n%s", md)
+	}
+}

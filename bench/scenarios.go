@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -45,9 +46,14 @@ type result struct {
 	serverCPU, loadCPU time.Duration
 	// idle is the share of the machine's CPU time (all CPUs) that was idle
 	// or waiting for I/O during a load run.
-	idle    float64
-	cpuOK   bool   // serverCPU, loadCPU and idle were measured
-	failure string // why the run or its correctness check failed
+	idle  float64
+	cpuOK bool // serverCPU, loadCPU and idle were measured
+	// created is when, after the load started, the last of a run's new
+	// objects was first answered (0: not measured, or not every object
+	// was); afterPerSecond is the rate of answers from then to the end.
+	created        time.Duration
+	afterPerSecond float64
+	failure        string // why the run or its correctness check failed
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -86,6 +92,57 @@ type workload struct {
 	// check runs after the load (nil: nothing): the state must match what
 	// the clients were answered.
 	check func(ctx context.Context, base string) error
+	// firsts, if not nil, records when each object new to the run was first
+	// answered; next's onDone reports the answers to it.
+	firsts *firstAnswers
+}
+
+// firstAnswers splits a load run whose objects are new to it into the part
+// that creates them (until each has been answered once) and the part after,
+// in which every request reaches an object that exists: what a run costs
+// beyond its steady state.
+type firstAnswers struct {
+	start time.Time
+	seen  []atomic.Bool
+	left  atomic.Int64
+	// allAt is the time after start at which the last object was first
+	// answered; 0 until then.
+	allAt atomic.Int64
+	after []int // per client: answers counted once allAt was set
+}
+
+func newFirstAnswers(objects, clients int) *firstAnswers {
+	f := &firstAnswers{seen: make([]atomic.Bool, objects), after: make([]int, clients)}
+	f.left.Store(int64(objects))
+	return f
+}
+
+// begin marks the start of the load.
+func (f *firstAnswers) begin(t time.Time) { f.start = t }
+
+// answered records that client was answered by object obj. Each client
+// calls it from its own goroutine only.
+func (f *firstAnswers) answered(client, obj int) {
+	if f.allAt.Load() != 0 {
+		f.after[client]++
+		return
+	}
+	if !f.seen[obj].Swap(true) && f.left.Add(-1) == 0 {
+		f.allAt.Store(max(1, int64(time.Since(f.start))))
+	}
+}
+
+// split is when the last object was first answered, and the answers after
+// that; ok is false if some object never was. Call it once the load ended.
+func (f *firstAnswers) split() (created time.Duration, after int, ok bool) {
+	at := f.allAt.Load()
+	if at == 0 {
+		return 0, 0, false
+	}
+	for _, n := range f.after {
+		after += n
+	}
+	return time.Duration(at), after, true
 }
 
 func (s scenario) summary(r result) string {
@@ -100,7 +157,11 @@ func (s scenario) summary(r result) string {
 	case wsFanout:
 		return fmt.Sprintf("connected in %.0f ms, broadcast p50 %.1f ms max %.1f ms, RSS %.1f MiB, %.2f KiB per socket", ms(r.setup), ms(r.bcastP50), ms(r.bcastMax), mib(r.rssBytes), kib(r.perItem))
 	}
-	return fmt.Sprintf("%.0f req/s, p50 %.2f ms, p99 %.2f ms, RSS %.1f MiB", r.perSecond, ms(r.p50), ms(r.p99), mib(r.rssBytes))
+	line := fmt.Sprintf("%.0f req/s, p50 %.2f ms, p99 %.2f ms, RSS %.1f MiB", r.perSecond, ms(r.p50), ms(r.p99), mib(r.rssBytes))
+	if r.created > 0 {
+		line += fmt.Sprintf("; every object answered after %.2f s, %.0f req/s after", r.created.Seconds(), r.afterPerSecond)
+	}
+	return line
 }
 
 func scenarioNames() []string {
@@ -153,12 +214,22 @@ func counterWorkload(objects int) func(conns int) workload {
 		for c := range acked {
 			acked[c] = make([]int, objects)
 		}
+		var firsts *firstAnswers
+		if objects > 1 {
+			firsts = newFirstAnswers(objects, conns)
+		}
 		return workload{
 			next: func(client, i int) request {
 				obj := (client + i*conns) % objects
-				return request{path: "/inc?name=c" + strconv.Itoa(obj), onDone: func([]byte) { acked[client][obj]++ }}
+				return request{path: "/inc?name=c" + strconv.Itoa(obj), onDone: func([]byte) {
+					acked[client][obj]++
+					if firsts != nil {
+						firsts.answered(client, obj)
+					}
+				}}
 			},
-			check: func(ctx context.Context, base string) error { return checkCounters(ctx, base, acked, objects) },
+			check:  func(ctx context.Context, base string) error { return checkCounters(ctx, base, acked, objects) },
+			firsts: firsts,
 		}
 	}
 }
@@ -202,6 +273,9 @@ func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conn
 	server0, err0 := p.cpuTime()
 	load0, err1 := selfCPUTime()
 	machine0, err2 := machineCPU()
+	if w.firsts != nil {
+		w.firsts.begin(time.Now())
+	}
 	lr := closedLoop(ctx, p.base, conns, d, w.next)
 	machine1, err3 := machineCPU()
 	load1, err4 := selfCPUTime()
@@ -223,6 +297,12 @@ func (s scenario) run(ctx context.Context, rt runtimeUnderTest, dir string, conn
 	res.p50 = lr.percentile(0.50)
 	res.p99 = lr.percentile(0.99)
 	res.requests = lr.ok
+	if w.firsts != nil {
+		if created, after, ok := w.firsts.split(); ok && lr.elapsed > created {
+			res.created = created
+			res.afterPerSecond = float64(after) / (lr.elapsed - created).Seconds()
+		}
+	}
 	if rss, err := p.rssBytes(); err == nil {
 		res.rssBytes = rss
 	}
