@@ -286,6 +286,15 @@ func fig(n int, format string, v float64) string {
 	return fmt.Sprintf(format, v)
 }
 
+// figIf is fig for a figure only some rounds measure: n/a when the n
+// rounds that passed had none (measured false).
+func figIf(n int, measured bool, format string, v float64) string {
+	if n > 0 && !measured {
+		return "n/a"
+	}
+	return fig(n, format, v)
+}
+
 func latencies(n int, r result) string {
 	if n == 0 {
 		return "failed"
@@ -315,21 +324,14 @@ func (r *report) writeCPU(b *bytes.Buffer, load []cell) {
 		}
 		k, kn := medianResult(r.runs[c]["kiln"])
 		w, wn := medianResult(r.runs[c]["workerd"])
-		// fig, or n/a when the rounds that passed measured no CPU.
-		measured := func(n int, m result, format string, v float64) string {
-			if n > 0 && !m.cpuOK {
-				return "n/a"
-			}
-			return fig(n, format, v)
-		}
 		q := "n/a"
 		if k.cpuOK && w.cpuOK {
 			q = ratio(us(k.serverCPU), us(w.serverCPU))
 		}
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s / %s | %s / %s |\n", c.scenario, c.conns,
-			measured(kn, k, "%.1f", us(k.serverCPU)), measured(wn, w, "%.1f", us(w.serverCPU)), q,
-			measured(kn, k, "%.1f", us(k.loadCPU)), measured(wn, w, "%.1f", us(w.loadCPU)),
-			measured(kn, k, "%.0f", 100*k.idle), measured(wn, w, "%.0f", 100*w.idle))
+			figIf(kn, k.cpuOK, "%.1f", us(k.serverCPU)), figIf(wn, w.cpuOK, "%.1f", us(w.serverCPU)), q,
+			figIf(kn, k.cpuOK, "%.1f", us(k.loadCPU)), figIf(wn, w.cpuOK, "%.1f", us(w.loadCPU)),
+			figIf(kn, k.cpuOK, "%.0f", 100*k.idle), figIf(wn, w.cpuOK, "%.0f", 100*w.idle))
 	}
 	b.WriteString("\nCPU time (user and system, every thread) of the server process, and of the load generator, during the run divided by the requests answered; medians of the rounds that measured it (the server's from /proc, in 10 ms ticks; the generator's from getrusage). With `-profile`, kiln's figure includes the profiler and the generator's the fetching of the profile. Machine idle: the share of all CPUs' time that was idle or waiting for I/O during the run (/proc/stat); near 0 means the run was bound by CPU, whoever spent it. Ratio: kiln / workerd, below 1 means kiln spends less CPU per request. The two share the machine's CPUs, so what the generator spends the server cannot; workerd runs a Worker on one thread and kiln on all of them.\n")
 }
@@ -337,37 +339,28 @@ func (r *report) writeCPU(b *bytes.Buffer, load []cell) {
 // writeNewObjects splits the runs whose objects are new to them (the
 // 1,000 counters) into the part that created the objects and the part after.
 func (r *report) writeNewObjects(b *bytes.Buffer, load []cell) {
-	var rows []cell
+	var rows bytes.Buffer
 	for _, c := range load {
-		if k, _ := medianResult(r.runs[c]["kiln"]); k.created > 0 {
-			rows = append(rows, c)
-		} else if w, _ := medianResult(r.runs[c]["workerd"]); w.created > 0 {
-			rows = append(rows, c)
-		}
-	}
-	if len(rows) == 0 {
-		return
-	}
-	b.WriteString("\n## Objects new to the run\n\n")
-	b.WriteString("| scenario | conns | kiln: every object answered after s | workerd: every object answered after s | kiln req/s after | workerd req/s after | ratio after |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, c := range rows {
 		k, kn := medianResult(r.runs[c]["kiln"])
 		w, wn := medianResult(r.runs[c]["workerd"])
-		split := func(n int, m result, format string, v float64) string {
-			if n > 0 && m.created == 0 {
-				return "n/a"
-			}
-			return fig(n, format, v)
+		if k.created == 0 && w.created == 0 {
+			continue
 		}
 		q := "n/a"
 		if k.created > 0 && w.created > 0 {
 			q = ratio(k.afterPerSecond, w.afterPerSecond) + roundRatios(r.runs[c]["kiln"], r.runs[c]["workerd"], func(x result) float64 { return x.afterPerSecond })
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s |\n", c.scenario, c.conns,
-			split(kn, k, "%.2f", k.created.Seconds()), split(wn, w, "%.2f", w.created.Seconds()),
-			split(kn, k, "%.0f", k.afterPerSecond), split(wn, w, "%.0f", w.afterPerSecond), q)
+		fmt.Fprintf(&rows, "| %s | %d | %s | %s | %s | %s | %s |\n", c.scenario, c.conns,
+			figIf(kn, k.created > 0, "%.2f", k.created.Seconds()), figIf(wn, w.created > 0, "%.2f", w.created.Seconds()),
+			figIf(kn, k.created > 0, "%.0f", k.afterPerSecond), figIf(wn, w.created > 0, "%.0f", w.afterPerSecond), q)
 	}
+	if rows.Len() == 0 {
+		return
+	}
+	b.WriteString("\n## Objects new to the run\n\n")
+	b.WriteString("| scenario | conns | kiln: every object answered after s | workerd: every object answered after s | kiln req/s after | workerd req/s after | ratio after |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
+	b.Write(rows.Bytes())
 	b.WriteString("\nThe runs above whose objects are all new to them, split in two: from the start of the load until each object had answered once (its first request activated it and created its storage), and from then to the end, when every request reaches an object that exists. The Requests table's figure covers both; this one shows what creating the objects costs each runtime. Medians of the rounds in which every object answered; n/a where none did.\n")
 }
 

@@ -63,25 +63,26 @@ const (
 	maxNamedBytes = 256
 )
 
-// idFromName is env.NS.idFromName(name), from the cache when it can be.
-func (ns *doNamespace) idFromName(name string) durable.ID {
+// idFromName is env.NS.idFromName(name), from the cache when it can be,
+// and the class the ID belongs to.
+func (ns *doNamespace) idFromName(name string) (durable.ID, *doClass) {
 	cl := ns.class()
 	if ns.namedFor != cl {
 		ns.named, ns.namedFor = nil, cl
 	}
 	if id, ok := ns.named[name]; ok {
-		return id
+		return id, cl
 	}
 	id := cl.idSpace(ns.jurisdiction).FromName(name)
 	if len(name) > maxNamedBytes {
-		return id
+		return id, cl
 	}
 	if ns.named == nil || len(ns.named) >= maxNamedIDs {
 		ns.named = make(map[string]durable.ID)
 	}
 	// A clone: name may be a slice of a much larger script string.
 	ns.named[strings.Clone(name)] = id
-	return id
+	return id, cl
 }
 
 // doID is the Go side of a DurableObjectId.
@@ -134,7 +135,8 @@ func defineDurableObjects(inst *instance) *doAPI {
 	a.namespace.Method("idFromName", 1, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
 		name := c.Argument(0).String()
-		return a.newID(ns, ns.idFromName(name), name, true, ns.jurisdiction)
+		id, cl := ns.idFromName(name)
+		return a.newID(cl, id, name, true, ns.jurisdiction)
 	})
 	a.namespace.Method("newUniqueId", 1, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
@@ -144,7 +146,8 @@ func defineDurableObjects(inst *instance) *doAPI {
 				j = checkJurisdiction(vm, v.String())
 			}
 		}
-		return a.newID(ns, ns.class().idSpace(j).Unique(), "", false, j)
+		cl := ns.class()
+		return a.newID(cl, cl.idSpace(j).Unique(), "", false, j)
 	})
 	a.namespace.Method("idFromString", 1, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
@@ -164,7 +167,7 @@ func defineDurableObjects(inst *instance) *doAPI {
 		if err != nil {
 			webapi.ThrowTypeError(vm, "%s", err.Error())
 		}
-		return a.newID(ns, id, "", false, j)
+		return a.newID(cl, id, "", false, j)
 	})
 	a.namespace.Method("get", 2, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
@@ -180,7 +183,8 @@ func defineDurableObjects(inst *instance) *doAPI {
 	a.namespace.Method("getByName", 2, func(c goja.FunctionCall) goja.Value {
 		ns := nsOf(c.This)
 		name := c.Argument(0).String()
-		id := a.newID(ns, ns.idFromName(name), name, true, ns.jurisdiction)
+		raw, cl := ns.idFromName(name)
+		id := a.newID(cl, raw, name, true, ns.jurisdiction)
 		return a.newStub(webapi.MustImpl[*doID](vm, id))
 	})
 	a.namespace.Method("jurisdiction", 1, func(c goja.FunctionCall) goja.Value {
@@ -211,8 +215,8 @@ func checkJurisdiction(vm *goja.Runtime, j string) string {
 	return ""
 }
 
-func (a *doAPI) newID(ns *doNamespace, id durable.ID, name string, named bool, jurisdiction string) goja.Value {
-	d := &doID{id: id, class: ns.class(), jurisdiction: jurisdiction}
+func (a *doAPI) newID(cl *doClass, id durable.ID, name string, named bool, jurisdiction string) goja.Value {
+	d := &doID{id: id, class: cl, jurisdiction: jurisdiction}
 	if named && len(name) <= durable.MaxNameBytes {
 		d.name, d.hasName = name, true
 	}
